@@ -1,0 +1,384 @@
+package phx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/phxgo/phx/internal/wire"
+)
+
+// Conn describes one client connection, as the Connect hook sees it
+// (Phoenix's connect/3 params, connect_info and id/1). Connect may set ID and
+// Assigns; after Connect returns the Conn is read-only.
+type Conn struct {
+	// ID names the connection for Socket.Disconnect ("" is anonymous).
+	// Several connections may share an ID, e.g. one per user.
+	ID string
+	// Params holds the query parameters exactly as sent, vsn included.
+	// phoenix.js sends a JavaScript undefined as the string "undefined".
+	Params map[string][]string
+	// Assigns are copied into every Session.Assigns at join.
+	Assigns map[string]any
+	// Header holds the handshake request headers.
+	Header map[string][]string
+	// AuthToken is the token phoenix.js sends with its authToken option, in
+	// the "base64url.bearer.phx.<token>" WebSocket subprotocol; "" if none.
+	AuthToken string
+	// RemoteAddr is the client's network address, "ip:port".
+	RemoteAddr string
+	// Transport is "websocket".
+	Transport string
+}
+
+// Param returns the first value of the connect parameter key, or "".
+func (c *Conn) Param(key string) string {
+	if v := c.Params[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// frame is one encoded outbound message.
+type frame struct {
+	data   []byte
+	binary bool
+}
+
+// transport is what a client needs from the network under it.
+type transport interface {
+	// write sends one frame; only the client's writer goroutine calls it.
+	write(ctx context.Context, f frame) error
+	// close ends the connection with a WebSocket close code and reason.
+	close(code int, reason string)
+}
+
+// Close codes the server uses (PROTOCOL.md §6). phoenix.js reconnects after
+// any code but 1000, so the server never sends 1000.
+const (
+	closeGoingAway    = 1001 // disconnect broadcast, idle timeout
+	closePolicy       = 1008 // slow consumer: the outbound queue overflowed
+	closeInternal     = 1011 // malformed frame
+	closeServiceRetry = 1012 // server shutting down
+)
+
+// client is the server side of one connection: it decodes inbound frames and
+// routes them to sessions, and owns the bounded outbound queue. Its reader
+// (the transport's read loop) calls handle; any goroutine may call send.
+type client struct {
+	sock *Socket
+	info *Conn
+	ser  wire.Serializer
+	tr   transport
+	log  *slog.Logger
+	ctx  context.Context
+	stop context.CancelFunc
+
+	lastRead atomic.Int64               // unix nanos of the last inbound frame
+	idle     atomic.Pointer[time.Timer] // the pending idle check
+
+	chMu     sync.Mutex // guards channels and ended
+	channels map[string]*Session
+	ended    bool
+
+	outMu     sync.Mutex // guards the fields below
+	out       []frame
+	writing   bool // a writer goroutine is draining out
+	shut      bool // no more frames are accepted
+	closeCode int  // close the transport with this once out is drained; 0: none
+	closeWhy  string
+}
+
+func newClient(s *Socket, info *Conn, ser wire.Serializer, tr transport) *client {
+	c := &client{sock: s, info: info, ser: ser, tr: tr, channels: make(map[string]*Session)}
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	c.log = s.log
+	c.lastRead.Store(time.Now().UnixNano())
+	return c
+}
+
+// handle processes one inbound frame (PROTOCOL.md §5). An error means the
+// frame could not be decoded: the caller closes the connection with 1011.
+func (c *client) handle(data []byte, binary bool) error {
+	c.lastRead.Store(time.Now().UnixNano())
+	m, err := c.ser.Decode(data, binary)
+	if err != nil {
+		return err
+	}
+	if m.Topic == "phoenix" && m.Event == "heartbeat" {
+		_ = c.sendReply(nil, m.Ref, m.Topic, ReplyOK(nil))
+		return nil
+	}
+	payload := Payload{Data: m.Payload, Binary: m.Binary}
+	c.chMu.Lock()
+	if c.ended {
+		c.chMu.Unlock()
+		return nil
+	}
+	s := c.channels[m.Topic]
+	switch {
+	case m.Event == "phx_join":
+		c.join(&m, payload, s) // unlocks chMu
+	case s == nil:
+		c.chMu.Unlock()
+		if m.Event == "phx_leave" {
+			_ = c.sendReply(m.JoinRef, m.Ref, m.Topic, ReplyOK(nil))
+		} else {
+			c.replyUnmatched(m.Ref, m.Topic)
+		}
+	case m.JoinRef != nil && !bytes.Equal(m.JoinRef, s.joinRef):
+		c.chMu.Unlock() // a message for an earlier join of this topic: dropped (J-12)
+	case m.Event == "phx_leave":
+		c.chMu.Unlock()
+		s.post(item{kind: itemLeave, ref: m.Ref})
+	default:
+		c.chMu.Unlock()
+		s.post(item{kind: itemIn, event: m.Event, ref: m.Ref, payload: payload})
+	}
+	return nil
+}
+
+// join starts a session for m.Topic, replacing old if the topic is already
+// joined (J-9). It is called with chMu held and releases it.
+func (c *client) join(m *wire.Message, payload Payload, old *Session) {
+	rt := c.sock.router.match(m.Topic)
+	if rt == nil {
+		c.chMu.Unlock()
+		if old != nil {
+			c.replaceGone(old)
+		}
+		c.log.Warn("phx: ignoring unmatched topic \""+m.Topic+"\"", "topic", m.Topic)
+		c.replyUnmatched(m.Ref, m.Topic)
+		return
+	}
+	n := len(c.channels)
+	if old != nil {
+		n--
+	}
+	if max := c.sock.opts.MaxChannels; max > 0 && n >= max {
+		c.chMu.Unlock()
+		c.log.Warn("phx: too many channels joined", "topic", m.Topic, "max", max)
+		_ = c.sendReply(m.JoinRef, m.Ref, m.Topic, ReplyError(map[string]string{"reason": "too many channels joined"}))
+		return
+	}
+	joinRef := m.JoinRef
+	if joinRef == nil {
+		joinRef = m.Ref // V1 clients send no join_ref
+	}
+	s := newSession(c, rt, m.Topic, joinRef)
+	c.channels[m.Topic] = s
+	c.chMu.Unlock()
+	it := item{kind: itemJoin, ref: m.Ref, joinRef: m.JoinRef, payload: payload}
+	if old != nil {
+		old.kill()
+		it.closeRef = old.joinRef
+	}
+	s.post(it)
+}
+
+// replaceGone handles a duplicate join whose new topic has no route: it
+// cannot happen with a fixed router, but keeps the map consistent.
+func (c *client) replaceGone(old *Session) {
+	c.removeSession(old)
+	old.kill()
+}
+
+// removeSession forgets s if it is still the session of its topic.
+func (c *client) removeSession(s *Session) {
+	c.chMu.Lock()
+	if c.channels[s.topic] == s {
+		delete(c.channels, s.topic)
+	}
+	c.chMu.Unlock()
+}
+
+// replyUnmatched answers a message for a topic that has no route or no
+// joined channel: join_ref null, status error (J-2, J-16).
+func (c *client) replyUnmatched(ref []byte, topic string) {
+	_ = c.sendReply(nil, ref, topic, ReplyError(map[string]string{"reason": "unmatched topic"}))
+}
+
+// encode serializes m for this client.
+func (c *client) encode(m *wire.Message) (frame, error) {
+	data, bin, err := c.ser.Encode(nil, m)
+	return frame{data: data, binary: bin}, err
+}
+
+// mustEncode serializes a frame made only of server-chosen JSON, which cannot
+// fail.
+func (c *client) mustEncode(m *wire.Message) frame {
+	f, err := c.encode(m)
+	if err != nil {
+		panic("phx: internal frame failed to encode: " + err.Error())
+	}
+	return f
+}
+
+// encodeReply serializes a phx_reply.
+func (c *client) encodeReply(joinRef, ref []byte, topic string, rep Reply) (frame, error) {
+	p, err := toPayload(rep.Payload, false)
+	if err != nil {
+		return frame{}, err
+	}
+	return c.encode(&wire.Message{JoinRef: joinRef, Ref: ref, Topic: topic, Status: rep.Status, Payload: p.Data, Binary: p.Binary})
+}
+
+// sendReply encodes and queues a phx_reply.
+func (c *client) sendReply(joinRef, ref []byte, topic string, rep Reply) error {
+	f, err := c.encodeReply(joinRef, ref, topic, rep)
+	if err != nil {
+		return err
+	}
+	c.send(f)
+	return nil
+}
+
+// send queues f for the client. It never blocks: when the queue is full the
+// client is too slow, and it is closed with 1008 instead of holding up the
+// sender (a broadcaster, another channel).
+func (c *client) send(f frame) {
+	c.outMu.Lock()
+	if c.shut {
+		c.outMu.Unlock()
+		return
+	}
+	if len(c.out) >= c.sock.opts.OutboundQueue {
+		c.shut = true
+		c.out = nil
+		c.outMu.Unlock()
+		c.log.Warn("phx: closing a slow client: its outbound queue is full", "socket_id", c.info.ID, "queue", c.sock.opts.OutboundQueue)
+		go c.tr.close(closePolicy, "slow consumer")
+		return
+	}
+	c.out = append(c.out, f)
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+	c.outMu.Unlock()
+}
+
+// closeAfter stops accepting frames and closes the transport with code once
+// the frames already queued are written.
+func (c *client) closeAfter(code int, reason string) {
+	c.outMu.Lock()
+	if c.shut {
+		c.outMu.Unlock()
+		return
+	}
+	c.shut, c.closeCode, c.closeWhy = true, code, reason
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+	c.outMu.Unlock()
+}
+
+// writeLoop drains the outbound queue, then closes the transport if asked,
+// and exits: an idle client holds no writer goroutine.
+func (c *client) writeLoop() {
+	var batch []frame
+	for {
+		c.outMu.Lock()
+		if len(c.out) == 0 {
+			code, why := c.closeCode, c.closeWhy
+			c.closeCode = 0
+			c.writing = false
+			c.outMu.Unlock()
+			if code != 0 {
+				c.tr.close(code, why)
+			}
+			return
+		}
+		batch, c.out = c.out, batch[:0]
+		c.outMu.Unlock()
+		for i, f := range batch {
+			ctx, cancel := context.WithTimeout(c.ctx, c.sock.opts.WriteTimeout)
+			err := c.tr.write(ctx, f)
+			cancel()
+			batch[i] = frame{}
+			if err != nil {
+				c.outMu.Lock()
+				c.shut, c.out, c.closeCode = true, nil, 0
+				c.writing = false
+				c.outMu.Unlock()
+				if !errors.Is(err, context.Canceled) {
+					c.log.Debug("phx: write failed; closing the connection", "error", err)
+				}
+				c.tr.close(closeInternal, "")
+				return
+			}
+		}
+	}
+}
+
+// closed tears the client down once its transport is gone: every session
+// terminates with ErrClosed and the socket id subscription ends.
+func (c *client) closed() {
+	c.chMu.Lock()
+	c.ended = true
+	sessions := make([]*Session, 0, len(c.channels))
+	for _, s := range c.channels {
+		sessions = append(sessions, s)
+	}
+	c.chMu.Unlock()
+	c.outMu.Lock()
+	c.shut, c.out = true, nil
+	c.outMu.Unlock()
+	for _, s := range sessions {
+		s.post(item{kind: itemClosed})
+	}
+	if c.info.ID != "" {
+		c.sock.hub.unsubscribe(c.info.ID, c)
+	}
+	c.stop()
+	if t := c.idle.Load(); t != nil {
+		t.Stop()
+	}
+}
+
+// deliver receives broadcasts on the socket id topic: "disconnect" closes
+// the connection with 1001 (W-14); anything else is ignored.
+func (c *client) deliver(b *Broadcast, _ *fastlane) {
+	if b.Event == "disconnect" {
+		c.closeAfter(closeGoingAway, "disconnect")
+	}
+}
+
+// toPayload turns a user value into a Payload. object requires a JSON object
+// or Binary, as pushes and broadcasts do; nil becomes {}.
+func toPayload(v any, object bool) (Payload, error) {
+	var p Payload
+	switch x := v.(type) {
+	case nil:
+		return Payload{Data: []byte("{}")}, nil
+	case Binary:
+		return Payload{Data: x, Binary: true}, nil
+	case Payload:
+		p = x
+	case *Payload:
+		p = *x
+	case json.RawMessage:
+		p = Payload{Data: x}
+	default:
+		b, err := wire.Marshal(v)
+		if err != nil {
+			return Payload{}, err
+		}
+		p = Payload{Data: b}
+	}
+	if !p.Binary && len(bytes.TrimSpace(p.Data)) == 0 {
+		p.Data = []byte("{}")
+	}
+	if object && !p.Binary {
+		if t := bytes.TrimSpace(p.Data); t[0] != '{' {
+			return Payload{}, ErrNotObject
+		}
+	}
+	return p, nil
+}

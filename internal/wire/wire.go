@@ -1,0 +1,132 @@
+// Package wire encodes and decodes Phoenix Channels frames: the V1 JSON
+// object frames (vsn 1.0.x), the V2 JSON array frames (vsn 2.0.x) and the V2
+// binary frames. It knows nothing about sockets or channels.
+//
+// Refs are kept as raw JSON so that a ref sent as "1", 1 or null comes back
+// exactly as it was sent (PROTOCOL.md F-3).
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Message is one frame, decoded. A reply has a non-empty Status: it travels as
+// event "phx_reply" with payload {"response": Payload, "status": Status}.
+type Message struct {
+	JoinRef []byte // raw JSON; nil means null
+	Ref     []byte // raw JSON; nil means null
+	Topic   string
+	Event   string
+	Status  string // set on replies only
+	Payload []byte // JSON text, or raw bytes when Binary
+	Binary  bool
+}
+
+// Serializer turns Messages into frames and frames into Messages.
+type Serializer interface {
+	// Name is the Phoenix module name, used in logs.
+	Name() string
+	// Decode parses one inbound frame. binary tells whether the frame was a
+	// binary WebSocket message.
+	Decode(frame []byte, binary bool) (Message, error)
+	// Encode appends the frame for m to dst and reports whether it must be
+	// sent as a binary WebSocket message.
+	Encode(dst []byte, m *Message) (frame []byte, binary bool, err error)
+}
+
+// ErrDecode is wrapped by every decoding failure.
+var ErrDecode = errors.New("phx: malformed frame")
+
+// ErrBinaryUnsupported is returned when a binary payload must go to a V1 client.
+var ErrBinaryUnsupported = errors.New("phx: the V1 serializer cannot carry binary payloads; clients must connect with vsn=2.0.0")
+
+// Null is the JSON null literal.
+var Null = []byte("null")
+
+// empty is the JSON empty object, the payload of phx_close and the default
+// response.
+var empty = []byte("{}")
+
+func decodeErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrDecode}, args...)...)
+}
+
+// normRef turns a raw JSON ref into its stored form: nil for null.
+func normRef(raw []byte) []byte {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, Null) {
+		return nil
+	}
+	return raw
+}
+
+// appendRef appends a ref, writing null for nil.
+func appendRef(dst, ref []byte) []byte {
+	if ref == nil {
+		return append(dst, Null...)
+	}
+	return append(dst, ref...)
+}
+
+// appendPayload appends a JSON payload, writing {} for an empty one.
+func appendPayload(dst, p []byte) []byte {
+	if len(p) == 0 {
+		return append(dst, empty...)
+	}
+	return append(dst, p...)
+}
+
+// AppendString appends s as a JSON string, without HTML escaping (Phoenix's
+// JSON encoder does not escape <, > or &).
+func AppendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return appendStringSlow(dst, s)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+func appendStringSlow(dst []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(dst, bytes.TrimRight(buf.Bytes(), "\n")...)
+}
+
+// QuoteRef returns a JSON string ref for s, as refs read from binary frames
+// are strings.
+func QuoteRef(s string) []byte { return AppendString(nil, s) }
+
+// RefText returns the text of a ref for a binary frame header: the contents of
+// a JSON string, or the raw JSON of anything else.
+func RefText(ref []byte) string {
+	if len(ref) > 0 && ref[0] == '"' {
+		var s string
+		if json.Unmarshal(ref, &s) == nil {
+			return s
+		}
+	}
+	return string(ref)
+}
+
+// Marshal encodes v as JSON without HTML escaping and without a trailing
+// newline.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	return b[:len(b)-1], nil
+}

@@ -1,0 +1,257 @@
+package phx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"maps"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// SocketOptions configures a Socket. The zero value of every field is a
+// useful default; NewSocket copies the options, so changing them later has
+// no effect.
+type SocketOptions struct {
+	// Connect authenticates a connection before the WebSocket upgrade
+	// (Phoenix's connect/3 and id/1). It may set c.ID and c.Assigns. A
+	// non-nil error refuses the connection with HTTP 403. nil: every
+	// connection is accepted, anonymous.
+	Connect func(ctx context.Context, c *Conn) error
+
+	// PubSub carries broadcasts between nodes. nil: NewLocalPubSub(), one
+	// node.
+	PubSub PubSub
+
+	// OriginPatterns lists extra hosts allowed in the Origin header of a
+	// WebSocket handshake, matched with path.Match ("*.example.com"); a
+	// pattern with "://" is matched against "scheme://host". The request's
+	// own host is always allowed, and so is a handshake without Origin
+	// (non-browser clients). Anything else gets HTTP 403, which stops
+	// cross-site WebSocket hijacking.
+	OriginPatterns []string
+
+	// InsecureSkipOriginCheck accepts any Origin. Only for servers that
+	// authenticate every connection with a token, never with cookies.
+	InsecureSkipOriginCheck bool
+
+	// IdleTimeout closes a connection, with code 1001, that sent nothing
+	// (not even a heartbeat) for this long. Default 60s, as Phoenix;
+	// negative: never.
+	IdleTimeout time.Duration
+
+	// MaxChannels caps the topics one connection may join at once; the join
+	// past the cap gets {"reason":"too many channels joined"}. Default 1000
+	// (Phoenix's 100 is too low for real apps); negative: no cap.
+	MaxChannels int
+
+	// MaxFrameSize is the largest inbound frame in bytes; a larger frame
+	// closes the connection with 1009. Default 1 MiB.
+	MaxFrameSize int64
+
+	// OutboundQueue is how many frames may wait for a client to read them.
+	// A client that lets more pile up is too slow: it is closed with 1008
+	// (phoenix.js reconnects) rather than let it hold memory or block a
+	// broadcast. Default 1024.
+	OutboundQueue int
+
+	// WriteTimeout bounds the write of one frame. Default 10s.
+	WriteTimeout time.Duration
+
+	// Name names the socket in logs, like Phoenix's socket module. Default
+	// "phx.Socket".
+	Name string
+
+	// Logger receives the socket's logs. nil: slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *SocketOptions) withDefaults() SocketOptions {
+	var c SocketOptions
+	if o != nil {
+		c = *o
+	}
+	if c.PubSub == nil {
+		c.PubSub = NewLocalPubSub()
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.MaxChannels == 0 {
+		c.MaxChannels = 1000
+	}
+	if c.MaxFrameSize <= 0 {
+		c.MaxFrameSize = 1 << 20
+	}
+	if c.OutboundQueue <= 0 {
+		c.OutboundQueue = 1024
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.Name == "" {
+		c.Name = "phx.Socket"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Socket serves Phoenix Channels: it is Phoenix's UserSocket module and the
+// endpoint's `socket "/socket", ...` line in one http.Handler. Mount it under
+// any prefix, stripping the prefix:
+//
+//	mux.Handle("/socket/", http.StripPrefix("/socket", sock))
+//
+// It serves the WebSocket transport at <prefix>/websocket. Register every
+// channel with Channel before serving. All methods are safe for concurrent
+// use.
+type Socket struct {
+	opts   SocketOptions
+	router router
+	hub    *hub
+	log    *slog.Logger
+	nodeID string
+
+	mu       sync.Mutex // guards clients and draining
+	clients  map[*client]struct{}
+	draining bool
+	drained  chan struct{} // closed when draining and no client is left
+}
+
+// NewSocket returns a Socket. opts may be nil.
+func NewSocket(opts *SocketOptions) *Socket {
+	o := opts.withDefaults()
+	o.OriginPatterns = append([]string(nil), o.OriginPatterns...)
+	var id [6]byte
+	_, _ = rand.Read(id[:])
+	return &Socket{
+		opts:    o,
+		hub:     newHub(o.PubSub),
+		log:     o.Logger,
+		nodeID:  hex.EncodeToString(id[:]),
+		clients: make(map[*client]struct{}),
+		drained: make(chan struct{}),
+	}
+}
+
+// Channel routes the topics matching pattern to ch (Phoenix's
+// `channel "room:*", RoomChannel`). A pattern is an exact topic ("ping"), a
+// prefix ending in * ("ping:*" matches every topic starting with "ping:"),
+// or "*" for every topic. An exact pattern beats a prefix, and a longer
+// prefix beats a shorter one, whatever the order of registration (Phoenix
+// uses declaration order instead).
+//
+// Channel panics on a malformed pattern (a * anywhere but at the end), a
+// pattern registered twice, or an Interceptor with an empty or repeated
+// intercept list, as http.ServeMux.Handle panics on a bad pattern. Register
+// every channel before the Socket serves.
+func (s *Socket) Channel(pattern string, ch Channel) {
+	s.router.add(pattern, ch)
+}
+
+// ServeHTTP serves <prefix>/websocket; any other path is 404.
+func (s *Socket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case hasSuffixPath(r.URL.Path, "/websocket"):
+		s.serveWebSocket(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func hasSuffixPath(p, suffix string) bool {
+	for len(p) > 1 && p[len(p)-1] == '/' {
+		p = p[:len(p)-1]
+	}
+	return len(p) >= len(suffix) && p[len(p)-len(suffix):] == suffix
+}
+
+// Broadcast sends event with payload to every client joined to topic, on
+// every node of the PubSub (Phoenix's Endpoint.broadcast/3). payload must
+// encode to a JSON object, or be Binary.
+func (s *Socket) Broadcast(ctx context.Context, topic, event string, payload any) error {
+	return s.publish(ctx, topic, event, payload, "")
+}
+
+func (s *Socket) publish(ctx context.Context, topic, event string, payload any, from string) error {
+	p, err := toPayload(payload, true)
+	if err != nil {
+		return err
+	}
+	return s.opts.PubSub.Publish(ctx, Broadcast{Topic: topic, Event: event, Payload: p, From: from})
+}
+
+// Disconnect closes, with code 1001, every connection whose Conn.ID is id, on
+// every node (Phoenix's Endpoint.broadcast(id, "disconnect", %{})).
+// phoenix.js reconnects, so pair it with revoking what Connect checks.
+func (s *Socket) Disconnect(ctx context.Context, id string) error {
+	if id == "" {
+		return errors.New("phx: Disconnect needs a socket id; anonymous connections cannot be disconnected by id")
+	}
+	return s.opts.PubSub.Publish(ctx, Broadcast{Topic: id, Event: "disconnect", Payload: Payload{Data: []byte("{}")}})
+}
+
+// Shutdown drains the socket like http.Server.Shutdown: new connections get
+// HTTP 503, and every open connection is closed with code 1012 (phoenix.js
+// reconnects, to another node or after the restart) once the frames already
+// queued for it are written. It returns when every connection has ended, or
+// with ctx's error when ctx is done first. Call it before
+// http.Server.Shutdown, which does not know about hijacked connections.
+func (s *Socket) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.draining {
+		s.draining = true
+		if len(s.clients) == 0 {
+			close(s.drained)
+		}
+	}
+	clients := make([]*client, 0, len(s.clients))
+	for c := range maps.Keys(s.clients) {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	for _, c := range clients {
+		c.closeAfter(closeServiceRetry, "server shutting down")
+	}
+	select {
+	case <-s.drained:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// register adds c to the live clients; false when the socket is draining.
+func (s *Socket) register(c *client) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.clients[c] = struct{}{}
+	return true
+}
+
+func (s *Socket) unregister(c *client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.clients, c)
+	if s.draining && len(s.clients) == 0 {
+		select {
+		case <-s.drained:
+		default:
+			close(s.drained)
+		}
+	}
+}
+
+func (s *Socket) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}

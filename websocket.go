@@ -1,0 +1,235 @@
+package phx
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/phxgo/phx/internal/wire"
+)
+
+// bearerPrefix starts the subprotocol that carries phoenix.js's authToken
+// (PROTOCOL.md W-8).
+const bearerPrefix = "base64url.bearer.phx."
+
+// vsnRE parses a semantic version such as "2.0.0" or "2.0.1-rc.1".
+var vsnRE = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)(?:[-+][0-9A-Za-z.+-]*)?$`)
+
+// serializerFor picks the serializer for a vsn parameter as Phoenix does:
+// missing means 1.0.0; 1.0.x is V1, 2.0.x is V2, anything else none (W-5).
+func serializerFor(params url.Values) (wire.Serializer, bool) {
+	vs, ok := params["vsn"]
+	if !ok || len(vs) == 0 {
+		return wire.V1, true
+	}
+	m := vsnRE.FindStringSubmatch(vs[0])
+	switch {
+	case m == nil:
+		return nil, false
+	case m[1] == "1" && m[2] == "0":
+		return wire.V1, true
+	case m[1] == "2" && m[2] == "0":
+		return wire.V2, true
+	}
+	return nil, false
+}
+
+// subprotocols reads the Sec-WebSocket-Protocol offer: whether "phoenix" is
+// offered, and the bearer token if any (W-9, G-11: both base64 alphabets are
+// accepted).
+func subprotocols(h http.Header) (phoenix bool, token string, ok bool) {
+	for _, v := range h.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			switch {
+			case p == "phoenix":
+				phoenix = true
+			case strings.HasPrefix(p, bearerPrefix):
+				t, err := decodeToken(p[len(bearerPrefix):])
+				if err != nil {
+					return false, "", false
+				}
+				token = t
+			}
+		}
+	}
+	return phoenix, token, true
+}
+
+func decodeToken(s string) (string, error) {
+	s = strings.TrimRight(s, "=")
+	b, err := base64.RawStdEncoding.DecodeString(s)
+	if err != nil {
+		b, err = base64.RawURLEncoding.DecodeString(s)
+	}
+	return string(b), err
+}
+
+// originAllowed applies the origin check (W-12): no Origin header or the
+// request's own host pass; otherwise the Origin must match OriginPatterns.
+func (s *Socket) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || s.opts.InsecureSkipOriginCheck {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Hostname(), hostname(r.Host)) {
+		return true
+	}
+	for _, p := range s.opts.OriginPatterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func hostname(hostport string) string {
+	u := url.URL{Host: hostport}
+	return u.Hostname()
+}
+
+// serveWebSocket runs the handshake checks, Connect, the upgrade, and then
+// the connection's read loop on the request's goroutine.
+func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if s.isDraining() {
+		http.Error(w, "phx: server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	params := r.URL.Query()
+	ser, ok := serializerFor(params)
+	if !ok {
+		s.log.Warn("phx: refusing a connection with an unsupported vsn; clients must send vsn=1.0.0 or 2.0.0", "vsn", params.Get("vsn"))
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	if !s.originAllowed(r) {
+		s.log.Warn("phx: refusing a WebSocket from a foreign origin; add it to SocketOptions.OriginPatterns if it is yours",
+			"origin", r.Header.Get("Origin"), "host", r.Host)
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	phoenixProto, token, ok := subprotocols(r.Header)
+	if !ok {
+		s.log.Warn("phx: refusing a connection whose auth token subprotocol is not base64")
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	info := &Conn{Params: params, Header: r.Header.Clone(), AuthToken: token, RemoteAddr: r.RemoteAddr, Transport: "websocket"}
+	start := time.Now()
+	if s.opts.Connect != nil {
+		if err := s.opts.Connect(r.Context(), info); err != nil {
+			s.log.Info("REFUSED CONNECTION TO "+s.opts.Name+" in "+formatDuration(time.Since(start)),
+				"transport", "websocket", "serializer", ser.Name(), "params", filterParams(params), "error", filterError(err, params, token))
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+	}
+	took := time.Since(start)
+	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
+	if phoenixProto {
+		opts.Subprotocols = []string{"phoenix"}
+	}
+	ws, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		s.log.Debug("phx: WebSocket upgrade failed", "error", err)
+		return
+	}
+	ws.SetReadLimit(s.opts.MaxFrameSize)
+	tr := &wsTransport{ws: ws}
+	c := newClient(s, info, ser, tr)
+	if !s.register(c) {
+		ws.Close(closeServiceRetry, "server shutting down")
+		return
+	}
+	defer s.unregister(c)
+	if info.ID != "" {
+		if err := s.hub.subscribe(info.ID, c); err != nil {
+			s.log.Error("phx: cannot subscribe to the socket id; Disconnect will not reach this connection", "socket_id", info.ID, "error", err)
+		}
+	}
+	s.log.Info("CONNECTED TO "+s.opts.Name+" in "+formatDuration(took),
+		"transport", "websocket", "serializer", ser.Name(), "params", filterParams(params))
+	if s.opts.IdleTimeout > 0 {
+		c.armIdle(s.opts.IdleTimeout)
+	}
+	c.readLoop(ws)
+}
+
+// readLoop feeds inbound frames to the client until the connection ends.
+func (c *client) readLoop(ws *websocket.Conn) {
+	defer c.closed()
+	for {
+		typ, data, err := ws.Read(c.ctx)
+		if err != nil {
+			return
+		}
+		if c.isShut() {
+			continue // closing: Phoenix's socket process is gone, nothing more is handled
+		}
+		if err := c.handle(data, typ == websocket.MessageBinary); err != nil {
+			c.log.Warn("phx: closing the connection on a frame it cannot decode (code 1011)", "socket_id", c.info.ID, "error", err)
+			c.closeAfter(closeInternal, "")
+		}
+	}
+}
+
+// armIdle schedules the idle check d from now.
+func (c *client) armIdle(d time.Duration) {
+	c.idle.Store(time.AfterFunc(d, c.checkIdle))
+}
+
+// checkIdle closes the connection with 1001 when nothing arrived for
+// IdleTimeout, and otherwise re-arms itself for the time left (T-2b).
+func (c *client) checkIdle() {
+	if c.ctx.Err() != nil {
+		return
+	}
+	idle := c.sock.opts.IdleTimeout
+	since := time.Since(time.Unix(0, c.lastRead.Load()))
+	if since < idle {
+		c.armIdle(idle - since)
+		return
+	}
+	c.log.Info("phx: closing an idle connection (code 1001)", "socket_id", c.info.ID, "idle", since.Round(time.Millisecond))
+	c.closeAfter(closeGoingAway, "idle timeout")
+}
+
+func (c *client) isShut() bool {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return c.shut
+}
+
+// wsTransport writes frames to a coder/websocket connection.
+type wsTransport struct{ ws *websocket.Conn }
+
+func (t *wsTransport) write(ctx context.Context, f frame) error {
+	typ := websocket.MessageText
+	if f.binary {
+		typ = websocket.MessageBinary
+	}
+	return t.ws.Write(ctx, typ, f.data)
+}
+
+func (t *wsTransport) close(code int, reason string) {
+	_ = t.ws.Close(websocket.StatusCode(code), reason)
+}
