@@ -321,6 +321,10 @@ func (c *client) writeLoop() {
 // terminates with ErrClosed and the socket id subscription ends.
 func (c *client) closed() {
 	c.chMu.Lock()
+	if c.ended {
+		c.chMu.Unlock()
+		return
+	}
 	c.ended = true
 	sessions := make([]*Session, 0, len(c.channels))
 	for _, s := range c.channels {
@@ -340,6 +344,7 @@ func (c *client) closed() {
 	if t := c.idle.Load(); t != nil {
 		t.Stop()
 	}
+	c.sock.unregister(c)
 }
 
 // deliver receives broadcasts on the socket id topic: "disconnect" closes

@@ -273,6 +273,10 @@ func (s *Session) unmatched(it *item) {
 
 // join runs Channel.Join and answers it (PROTOCOL.md J-4, J-5, J-9).
 func (s *Session) join(it *item) {
+	if it.closeRef != nil {
+		// The replaced session's phx_close follows this join's reply (J-9).
+		defer s.c.send(s.c.mustEncode(&wire.Message{JoinRef: it.closeRef, Ref: it.closeRef, Topic: s.topic, Event: "phx_close"}))
+	}
 	var reply any
 	err := s.guard(func() (err error) {
 		reply, err = s.rt.ch.Join(s.ctx, s, s.topic, it.payload)
@@ -288,6 +292,9 @@ func (s *Session) join(it *item) {
 	default:
 		s.logCrash("join crashed", "phx_join", err)
 		rep = ReplyError(map[string]string{"reason": "join crashed"})
+	}
+	if s.getState() == gone {
+		return // replaced by a duplicate join while Join ran: say nothing more
 	}
 	if err == nil {
 		if f, eerr := s.c.encodeReply(it.joinRef, it.ref, s.topic, rep); eerr != nil {
@@ -311,6 +318,11 @@ func (s *Session) join(it *item) {
 			s.c.log.Error("phx: cannot subscribe to the topic; the session will miss broadcasts", "topic", s.topic, "error", serr)
 		}
 		s.mu.Lock()
+		if s.state == gone { // killed by a duplicate join meanwhile
+			s.mu.Unlock()
+			s.c.sock.hub.unsubscribe(s.topic, s)
+			return
+		}
 		pending := s.pending
 		s.pending = nil
 		s.state = joined
@@ -320,9 +332,6 @@ func (s *Session) join(it *item) {
 			s.c.send(f)
 		}
 		s.mu.Unlock()
-	}
-	if it.closeRef != nil {
-		s.c.send(s.c.mustEncode(&wire.Message{JoinRef: it.closeRef, Ref: it.closeRef, Topic: s.topic, Event: "phx_close"}))
 	}
 }
 

@@ -134,16 +134,11 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := &Conn{Params: params, Header: r.Header.Clone(), AuthToken: token, RemoteAddr: r.RemoteAddr, Transport: "websocket"}
-	start := time.Now()
-	if s.opts.Connect != nil {
-		if err := s.opts.Connect(r.Context(), info); err != nil {
-			s.log.Info("REFUSED CONNECTION TO "+s.opts.Name+" in "+formatDuration(time.Since(start)),
-				"transport", "websocket", "serializer", ser.Name(), "params", filterParams(params), "error", filterError(err, params, token))
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
+	took, err := s.authenticate(r.Context(), info, ser)
+	if err != nil {
+		w.WriteHeader(http.StatusForbidden)
+		return
 	}
-	took := time.Since(start)
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
 	if phoenixProto {
 		opts.Subprotocols = []string{"phoenix"}
@@ -154,22 +149,10 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.opts.MaxFrameSize)
-	tr := &wsTransport{ws: ws}
-	c := newClient(s, info, ser, tr)
-	if !s.register(c) {
+	c := s.start(info, ser, &wsTransport{ws: ws}, took)
+	if c == nil {
 		ws.Close(closeServiceRetry, "server shutting down")
 		return
-	}
-	defer s.unregister(c)
-	if info.ID != "" {
-		if err := s.hub.subscribe(info.ID, c); err != nil {
-			s.log.Error("phx: cannot subscribe to the socket id; Disconnect will not reach this connection", "socket_id", info.ID, "error", err)
-		}
-	}
-	s.log.Info("CONNECTED TO "+s.opts.Name+" in "+formatDuration(took),
-		"transport", "websocket", "serializer", ser.Name(), "params", filterParams(params))
-	if s.opts.IdleTimeout > 0 {
-		c.armIdle(s.opts.IdleTimeout)
 	}
 	c.readLoop(ws)
 }
