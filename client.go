@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,11 +24,11 @@ type Conn struct {
 	ID string
 	// Params holds the query parameters exactly as sent, vsn included.
 	// phoenix.js sends a JavaScript undefined as the string "undefined".
-	Params map[string][]string
+	Params url.Values
 	// Assigns are copied into every Session.Assigns at join.
 	Assigns map[string]any
 	// Header holds the handshake request headers.
-	Header map[string][]string
+	Header http.Header
 	// AuthToken is the token phoenix.js sends with its authToken option, in
 	// the "base64url.bearer.phx.<token>" WebSocket subprotocol; "" if none.
 	AuthToken string
@@ -34,14 +36,6 @@ type Conn struct {
 	RemoteAddr string
 	// Transport is "websocket".
 	Transport string
-}
-
-// Param returns the first value of the connect parameter key, or "".
-func (c *Conn) Param(key string) string {
-	if v := c.Params[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // frame is one encoded outbound message.
