@@ -26,6 +26,8 @@ func (s *Socket) authenticate(ctx context.Context, info *Conn, ser wire.Serializ
 // start makes the client of an accepted connection and registers it: it is
 // then reachable by Shutdown and, when it has an ID, by Disconnect. It
 // returns nil when the socket is draining; the caller closes the transport.
+// Transports that need the idle timeout arm it themselves (LongPoll has its
+// own inactivity rule).
 func (s *Socket) start(info *Conn, ser wire.Serializer, tr transport, took time.Duration) *client {
 	c := newClient(s, info, ser, tr)
 	if !s.register(c) {
@@ -38,8 +40,5 @@ func (s *Socket) start(info *Conn, ser wire.Serializer, tr transport, took time.
 	}
 	s.log.Info("CONNECTED TO "+s.opts.Name+" in "+formatDuration(took),
 		"transport", info.Transport, "serializer", ser.Name(), "params", filterParams(info.Params))
-	if s.opts.IdleTimeout > 0 {
-		c.armIdle(s.opts.IdleTimeout)
-	}
 	return c
 }

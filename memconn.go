@@ -41,35 +41,38 @@ func memDial(sock any, o memconn.Options, sink memconn.Sink) (memconn.Conn, erro
 	} else {
 		info.ID, info.Assigns = o.ID, o.Assigns
 	}
-	t := &memTransport{sink: sink}
+	t := &testTransport{sink: sink}
 	c := s.start(info, ser, t, took)
 	if c == nil {
 		return nil, errors.New("phx: the socket is shutting down")
+	}
+	if s.opts.IdleTimeout > 0 {
+		c.armIdle(s.opts.IdleTimeout)
 	}
 	t.c = c
 	return t, nil
 }
 
-// memTransport hands frames to a channeltest sink.
-type memTransport struct {
+// testTransport hands frames to a channeltest sink.
+type testTransport struct {
 	sink memconn.Sink
 	c    *client
 	once sync.Once
 }
 
-func (t *memTransport) write(_ context.Context, f frame) error {
+func (t *testTransport) write(_ context.Context, f frame) error {
 	t.sink.Frame(f.data, f.binary)
 	return nil
 }
 
-func (t *memTransport) close(code int, reason string) {
+func (t *testTransport) close(code int, reason string) {
 	t.once.Do(func() {
 		t.sink.Closed(code, reason)
 		t.c.closed()
 	})
 }
 
-func (t *memTransport) Send(data []byte, binary bool) error {
+func (t *testTransport) Send(data []byte, binary bool) error {
 	if t.c.isShut() {
 		return ErrClosed
 	}
@@ -80,9 +83,9 @@ func (t *memTransport) Send(data []byte, binary bool) error {
 	return nil
 }
 
-func (t *memTransport) Close() { t.once.Do(t.c.closed) }
+func (t *testTransport) Close() { t.once.Do(t.c.closed) }
 
-func (t *memTransport) SessionID(topic string) string {
+func (t *testTransport) SessionID(topic string) string {
 	t.c.chMu.Lock()
 	defer t.c.chMu.Unlock()
 	if s := t.c.channels[topic]; s != nil {

@@ -26,6 +26,20 @@ type SocketOptions struct {
 	// node.
 	PubSub PubSub
 
+	// LongPoll also serves the LongPoll transport at <prefix>/longpoll, the
+	// fallback phoenix.js uses where WebSockets do not get through. Off by
+	// default, as in Phoenix.
+	LongPoll bool
+
+	// LongPollWindow is how long a LongPoll GET waits for messages before
+	// answering 204; a session nobody polls for 1.5 windows ends. Default
+	// 10s, as Phoenix.
+	LongPollWindow time.Duration
+
+	// Secret signs LongPoll session tokens. Nodes that share a load balancer
+	// without sticky sessions need the same Secret. nil: random per Socket.
+	Secret []byte
+
 	// OriginPatterns lists extra hosts allowed in the Origin header of a
 	// WebSocket handshake, matched with path.Match ("*.example.com"); a
 	// pattern with "://" is matched against "scheme://host". The request's
@@ -89,6 +103,9 @@ func (o *SocketOptions) withDefaults() SocketOptions {
 	if c.OutboundQueue <= 0 {
 		c.OutboundQueue = 1024
 	}
+	if c.LongPollWindow <= 0 {
+		c.LongPollWindow = 10 * time.Second
+	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
 	}
@@ -117,6 +134,11 @@ type Socket struct {
 	log    *slog.Logger
 	nodeID string
 
+	secret []byte
+
+	lpMu       sync.Mutex // guards lpSessions
+	lpSessions map[string]*lpSession
+
 	mu       sync.Mutex // guards clients and draining
 	clients  map[*client]struct{}
 	draining bool
@@ -129,13 +151,20 @@ func NewSocket(opts *SocketOptions) *Socket {
 	o.OriginPatterns = append([]string(nil), o.OriginPatterns...)
 	var id [6]byte
 	_, _ = rand.Read(id[:])
+	secret := append([]byte(nil), o.Secret...)
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret)
+	}
 	return &Socket{
-		opts:    o,
-		hub:     newHub(o.PubSub),
-		log:     o.Logger,
-		nodeID:  hex.EncodeToString(id[:]),
-		clients: make(map[*client]struct{}),
-		drained: make(chan struct{}),
+		secret:     secret,
+		lpSessions: make(map[string]*lpSession),
+		opts:       o,
+		hub:        newHub(o.PubSub),
+		log:        o.Logger,
+		nodeID:     hex.EncodeToString(id[:]),
+		clients:    make(map[*client]struct{}),
+		drained:    make(chan struct{}),
 	}
 }
 
@@ -154,11 +183,14 @@ func (s *Socket) Channel(pattern string, ch Channel) {
 	s.router.add(pattern, ch)
 }
 
-// ServeHTTP serves <prefix>/websocket; any other path is 404.
+// ServeHTTP serves <prefix>/websocket, and <prefix>/longpoll when
+// SocketOptions.LongPoll is set; any other path is 404.
 func (s *Socket) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case hasSuffixPath(r.URL.Path, "/websocket"):
 		s.serveWebSocket(w, r)
+	case s.opts.LongPoll && hasSuffixPath(r.URL.Path, "/longpoll"):
+		s.serveLongPoll(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -154,6 +154,9 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		ws.Close(closeServiceRetry, "server shutting down")
 		return
 	}
+	if s.opts.IdleTimeout > 0 {
+		c.armIdle(s.opts.IdleTimeout)
+	}
 	c.readLoop(ws)
 }
 

@@ -41,7 +41,7 @@ func newApp(cfg appConfig) *app {
 	if cfg.AssetsDir == "" {
 		cfg.AssetsDir = findAssets()
 	}
-	sock := phx.NewSocket(&phx.SocketOptions{Name: "HelloSockets.UserSocket", Logger: cfg.Logger})
+	sock := phx.NewSocket(&phx.SocketOptions{Name: "HelloSockets.UserSocket", Logger: cfg.Logger, LongPoll: true})
 	sock.Channel("ping", PingChannel{Node: cfg.Node})
 	sock.Channel("ping:*", PingChannel{Node: cfg.Node})
 	sock.Channel("wild:*", WildcardChannel{})
