@@ -3,7 +3,6 @@ package phx
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -41,6 +40,7 @@ type lpSession struct {
 	lastPoll time.Time
 	closed   bool
 	inactive *time.Timer
+	unrelay  func() // leaves the relay topic
 }
 
 // serveLongPoll is <prefix>/longpoll. Every protocol outcome is HTTP 200
@@ -66,14 +66,29 @@ func (s *Socket) serveLongPoll(w http.ResponseWriter, r *http.Request) {
 		lpStatus(w, 403)
 		return
 	}
-	ls := s.lpResume(r)
+	token := r.Header.Get("X-Phoenix-LongPoll-Token")
+	if token == "" {
+		token = r.URL.Query().Get("token")
+	}
+	target := s.lpResume(token)
 	switch {
-	case r.Method == http.MethodGet && ls != nil:
-		ls.poll(w, r)
+	case r.Method == http.MethodGet && target != nil:
+		frames, status := target.poll(r.Context())
+		if status == 410 {
+			lpStatus(w, 410) // the session is gone: phoenix.js reconnects and rejoins
+			return
+		}
+		lpMessages(w, status, token, frames)
 	case r.Method == http.MethodGet:
 		s.lpNew(w, r)
-	case ls != nil:
-		ls.publish(w, r)
+	case target != nil:
+		msgs, err := readBatch(w, r)
+		if err != nil {
+			s.log.Warn("phx: bad LongPoll POST body", "error", err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		lpStatus(w, target.send(r.Context(), msgs))
 	default:
 		lpStatus(w, 410)
 	}
@@ -141,6 +156,9 @@ func (s *Socket) lpNew(w http.ResponseWriter, r *http.Request) {
 	s.lpMu.Lock()
 	s.lpSessions[ls.id] = ls
 	s.lpMu.Unlock()
+	if err := ls.relay(); err != nil {
+		s.log.Error("phx: cannot subscribe the LongPoll session to the PubSub; requests landing on other nodes will not reach it", "error", err)
+	}
 	ls.mu.Lock()
 	ls.inactive = time.AfterFunc(s.lpLifetime(), ls.checkInactive)
 	ls.mu.Unlock()
@@ -150,27 +168,30 @@ func (s *Socket) lpNew(w http.ResponseWriter, r *http.Request) {
 // lpLifetime is how long a session lives without a poll: 1.5 windows (LP-9).
 func (s *Socket) lpLifetime() time.Duration { return s.opts.LongPollWindow * 3 / 2 }
 
-// lpResume finds the session of the request's token: the
-// X-Phoenix-LongPoll-Token header first, then the token query parameter
-// (LP-3). nil when there is none, or it is forged, expired or gone.
-func (s *Socket) lpResume(r *http.Request) *lpSession {
-	token := r.Header.Get("X-Phoenix-LongPoll-Token")
-	if token == "" {
-		token = r.URL.Query().Get("token")
-	}
-	id, ok := s.lpVerify(token)
+// lpResume finds the session of a token, from the X-Phoenix-LongPoll-Token
+// header or the token query parameter (LP-3): the local session, or a relay
+// to the node that holds it. nil when the token is missing, forged or
+// expired, or names a session of this node that is gone.
+func (s *Socket) lpResume(token string) lpTarget {
+	node, id, ok := s.lpVerify(token)
 	if !ok {
 		return nil
 	}
+	if node != s.nodeID {
+		return &lpRelay{sock: s, id: id}
+	}
 	s.lpMu.Lock()
 	defer s.lpMu.Unlock()
-	return s.lpSessions[id]
+	if ls := s.lpSessions[id]; ls != nil {
+		return ls
+	}
+	return nil
 }
 
-// lpSign makes a session token: the session id and issue time, signed with
-// HMAC-SHA256 under the socket's secret.
+// lpSign makes a session token: this node's id, the session id and the
+// issue time, signed with HMAC-SHA256 under the socket's secret.
 func (s *Socket) lpSign(id string) string {
-	body := id + "." + strconv.FormatInt(time.Now().Unix(), 36)
+	body := s.nodeID + "." + id + "." + strconv.FormatInt(time.Now().Unix(), 36)
 	return body + "." + s.lpMAC(body)
 }
 
@@ -181,169 +202,58 @@ func (s *Socket) lpMAC(body string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (s *Socket) lpVerify(token string) (string, bool) {
+func (s *Socket) lpVerify(token string) (node, id string, ok bool) {
 	i := strings.LastIndexByte(token, '.')
 	if i < 0 || !hmac.Equal([]byte(token[i+1:]), []byte(s.lpMAC(token[:i]))) {
-		return "", false
+		return "", "", false
 	}
-	id, issued, ok := strings.Cut(token[:i], ".")
-	t, err := strconv.ParseInt(issued, 36, 64)
-	if !ok || err != nil || time.Since(time.Unix(t, 0)) > lpTokenTTL {
-		return "", false
+	parts := strings.Split(token[:i], ".")
+	if len(parts) != 3 {
+		return "", "", false
 	}
-	return id, true
+	t, err := strconv.ParseInt(parts[2], 36, 64)
+	if err != nil || time.Since(time.Unix(t, 0)) > lpTokenTTL {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
 }
 
-// poll answers a GET with the buffered frames, waiting up to the window for
-// some (LP-5).
-func (ls *lpSession) poll(w http.ResponseWriter, r *http.Request) {
-	token := r.Header.Get("X-Phoenix-LongPoll-Token")
-	if token == "" {
-		token = r.URL.Query().Get("token")
-	}
-	timer := time.NewTimer(ls.sock.opts.LongPollWindow)
-	defer timer.Stop()
-	for {
-		ls.mu.Lock()
-		ls.lastPoll = time.Now()
-		frames, closed := ls.buf, ls.closed
-		ls.buf = nil
-		ls.mu.Unlock()
-		switch {
-		case len(frames) > 0:
-			lpMessages(w, 200, token, frames)
-			return
-		case closed:
-			lpStatus(w, 410) // the session is gone: phoenix.js reconnects and rejoins
-			return
-		}
-		select {
-		case <-ls.wake:
-		case <-timer.C:
-			lpMessages(w, 204, token, nil)
-			return
-		case <-r.Context().Done():
-			return
-		}
-	}
+// lpMsg is one inbound frame of a POST.
+type lpMsg struct {
+	Data   []byte `json:"d"`
+	Binary bool   `json:"b,omitempty"`
 }
 
-// publish hands the frames of a POST to the client (LP-6): an ndjson batch
-// of at most 100 lines (text frames start with "[", others are base64 binary
-// frames), or, for any other content type, the whole body as one text frame.
-func (ls *lpSession) publish(w http.ResponseWriter, r *http.Request) {
+// readBatch reads a POST body (LP-6): an ndjson batch of at most 100 lines
+// (text frames start with "[", other lines are base64 binary frames), or,
+// for any other content type, the whole body as one text frame.
+func readBatch(w http.ResponseWriter, r *http.Request) ([]lpMsg, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lpMaxBody))
 	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
+		return nil, err
 	}
-	type msg struct {
-		data   []byte
-		binary bool
+	if r.Header.Get("Content-Type") != "application/x-ndjson" {
+		return []lpMsg{{Data: body}}, nil
 	}
-	var msgs []msg
-	if r.Header.Get("Content-Type") == "application/x-ndjson" {
-		sc := bufio.NewScanner(bytes.NewReader(body))
-		sc.Buffer(nil, lpMaxBody)
-		for n := 0; sc.Scan(); n++ {
-			if n == lpMaxBatch {
-				ls.c.log.Warn("phx: LongPoll batch over 100 lines; the rest is dropped, as Phoenix does")
-				break
+	var msgs []lpMsg
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(nil, lpMaxBody)
+	for n := 0; sc.Scan(); n++ {
+		if n == lpMaxBatch {
+			break // Phoenix reads the first 100 lines and ignores the rest
+		}
+		line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
+		switch {
+		case len(line) == 0:
+		case line[0] == '[':
+			msgs = append(msgs, lpMsg{Data: bytes.Clone(line)})
+		default:
+			data, err := base64.StdEncoding.DecodeString(string(line))
+			if err != nil {
+				return nil, errors.New("phx: an ndjson line is neither a JSON frame nor base64")
 			}
-			line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
-			switch {
-			case len(line) == 0:
-			case line[0] == '[':
-				msgs = append(msgs, msg{data: bytes.Clone(line)})
-			default:
-				data, err := base64.StdEncoding.DecodeString(string(line))
-				if err != nil {
-					w.WriteHeader(http.StatusBadRequest)
-					return
-				}
-				msgs = append(msgs, msg{data: data, binary: true})
-			}
-		}
-	} else {
-		msgs = append(msgs, msg{data: body})
-	}
-	for _, m := range msgs {
-		if ls.c.isShut() {
-			lpStatus(w, 410)
-			return
-		}
-		if err := ls.c.handle(m.data, m.binary); err != nil {
-			// Phoenix's session crashes on an undecodable frame and the POST
-			// times out with 408; phx answers 408 at once and ends the session.
-			ls.c.log.Warn("phx: closing the LongPoll session on a frame it cannot decode", "error", err)
-			ls.close(closeInternal, "")
-			lpStatus(w, 408)
-			return
+			msgs = append(msgs, lpMsg{Data: data, Binary: true})
 		}
 	}
-	lpStatus(w, 200)
-}
-
-// write buffers a frame for the next poll. LongPoll carries text frames
-// only; phoenix.js cannot decode a binary frame there (F-14).
-func (ls *lpSession) write(_ context.Context, f frame) error {
-	if f.binary {
-		ls.c.log.Warn("phx: a binary frame cannot travel over LongPoll; dropped")
-		return nil
-	}
-	ls.mu.Lock()
-	if ls.closed {
-		ls.mu.Unlock()
-		return ErrClosed
-	}
-	if len(ls.buf) >= ls.sock.opts.OutboundQueue {
-		ls.mu.Unlock()
-		ls.c.log.Warn("phx: closing a LongPoll session that does not poll: its buffer is full")
-		go ls.close(closePolicy, "slow consumer")
-		return errors.New("phx: LongPoll buffer full")
-	}
-	ls.buf = append(ls.buf, f.data)
-	ls.mu.Unlock()
-	select {
-	case ls.wake <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-// close ends the session; a waiting poll answers 410 and later requests for
-// its token find nothing.
-func (ls *lpSession) close(code int, reason string) {
-	ls.mu.Lock()
-	if ls.closed {
-		ls.mu.Unlock()
-		return
-	}
-	ls.closed = true
-	if ls.inactive != nil {
-		ls.inactive.Stop()
-	}
-	ls.mu.Unlock()
-	ls.sock.lpMu.Lock()
-	delete(ls.sock.lpSessions, ls.id)
-	ls.sock.lpMu.Unlock()
-	select {
-	case ls.wake <- struct{}{}:
-	default:
-	}
-	ls.c.closed()
-}
-
-// checkInactive ends a session that nobody polled for 1.5 windows (LP-9).
-func (ls *lpSession) checkInactive() {
-	life := ls.sock.lpLifetime()
-	ls.mu.Lock()
-	since := time.Since(ls.lastPoll)
-	if !ls.closed && since < life {
-		ls.inactive.Reset(life - since)
-		ls.mu.Unlock()
-		return
-	}
-	ls.mu.Unlock()
-	ls.close(closeGoingAway, "inactive")
+	return msgs, sc.Err()
 }

@@ -40,17 +40,30 @@ type SocketOptions struct {
 	// without sticky sessions need the same Secret. nil: random per Socket.
 	Secret []byte
 
-	// OriginPatterns lists extra hosts allowed in the Origin header of a
-	// WebSocket handshake, matched with path.Match ("*.example.com"); a
-	// pattern with "://" is matched against "scheme://host". The request's
-	// own host is always allowed, and so is a handshake without Origin
-	// (non-browser clients). Anything else gets HTTP 403, which stops
-	// cross-site WebSocket hijacking.
+	// OriginPatterns lists the origins, besides the request's own host,
+	// whose pages may connect (Phoenix's check_origin list). Each entry is a
+	// host with an optional scheme and port: "example.com",
+	// "https://example.com", "//example.com:8443". A host written
+	// "*.example.com" matches example.com and every subdomain; parts left out
+	// match anything. A handshake without an Origin header (a non-browser
+	// client) is always allowed. A refused origin gets HTTP 403 on the
+	// WebSocket and {"status":403} on LongPoll, which stops cross-site
+	// WebSocket hijacking.
 	OriginPatterns []string
 
-	// InsecureSkipOriginCheck accepts any Origin. Only for servers that
-	// authenticate every connection with a token, never with cookies.
+	// CheckOrigin, when set, decides instead of the rules above: it gets
+	// the request and reports whether its Origin may connect.
+	CheckOrigin func(r *http.Request) bool
+
+	// InsecureSkipOriginCheck accepts any origin (Phoenix's
+	// check_origin: false). Only for servers that authenticate every
+	// connection with a token, never with cookies.
 	InsecureSkipOriginCheck bool
+
+	// Compress negotiates permessage-deflate with clients that offer it
+	// (Phoenix's compress: true), without context takeover so that an idle
+	// connection keeps no compressor state. Off by default, as in Phoenix.
+	Compress bool
 
 	// IdleTimeout closes a connection, with code 1001, that sent nothing
 	// (not even a heartbeat) for this long. Default 60s, as Phoenix;
@@ -134,7 +147,8 @@ type Socket struct {
 	log    *slog.Logger
 	nodeID string
 
-	secret []byte
+	secret  []byte
+	origins []originPattern
 
 	lpMu       sync.Mutex // guards lpSessions
 	lpSessions map[string]*lpSession
@@ -148,7 +162,7 @@ type Socket struct {
 // NewSocket returns a Socket. opts may be nil.
 func NewSocket(opts *SocketOptions) *Socket {
 	o := opts.withDefaults()
-	o.OriginPatterns = append([]string(nil), o.OriginPatterns...)
+	origins := parseOrigins(o.OriginPatterns)
 	var id [6]byte
 	_, _ = rand.Read(id[:])
 	secret := append([]byte(nil), o.Secret...)
@@ -158,6 +172,7 @@ func NewSocket(opts *SocketOptions) *Socket {
 	}
 	return &Socket{
 		secret:     secret,
+		origins:    origins,
 		lpSessions: make(map[string]*lpSession),
 		opts:       o,
 		hub:        newHub(o.PubSub),

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
-	"path"
 	"regexp"
 	"strings"
 	"time"
@@ -72,37 +71,6 @@ func decodeToken(s string) (string, error) {
 	return string(b), err
 }
 
-// originAllowed applies the origin check (W-12): no Origin header or the
-// request's own host pass; otherwise the Origin must match OriginPatterns.
-func (s *Socket) originAllowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || s.opts.InsecureSkipOriginCheck {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Hostname(), hostname(r.Host)) {
-		return true
-	}
-	for _, p := range s.opts.OriginPatterns {
-		target := u.Host
-		if strings.Contains(p, "://") {
-			target = u.Scheme + "://" + u.Host
-		}
-		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
-			return true
-		}
-	}
-	return false
-}
-
-func hostname(hostport string) string {
-	u := url.URL{Host: hostport}
-	return u.Hostname()
-}
-
 // serveWebSocket runs the handshake checks, Connect, the upgrade, and then
 // the connection's read loop on the request's goroutine.
 func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
@@ -140,6 +108,9 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts := &websocket.AcceptOptions{InsecureSkipVerify: true, CompressionMode: websocket.CompressionDisabled}
+	if s.opts.Compress {
+		opts.CompressionMode = websocket.CompressionNoContextTakeover
+	}
 	if phoenixProto {
 		opts.Subprotocols = []string{"phoenix"}
 	}
