@@ -108,6 +108,15 @@ func (c *client) handle(data []byte, binary bool) error {
 		_ = c.sendReply(nil, m.Ref, m.Topic, ReplyOK(nil))
 		return nil
 	}
+	if max := c.sock.opts.MaxNameLength; len(m.Topic) > max || len(m.Event) > max {
+		reason := "topic too long"
+		if len(m.Topic) <= max {
+			reason = "event too long"
+		}
+		c.log.Warn("phx: refusing a message: "+reason, "max", max, "topic_bytes", len(m.Topic), "event_bytes", len(m.Event))
+		_ = c.sendReply(nil, m.Ref, m.Topic, ReplyError(map[string]string{"reason": reason}))
+		return nil
+	}
 	payload := Payload{Data: m.Payload, Binary: m.Binary}
 	c.chMu.Lock()
 	if c.ended {

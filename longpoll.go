@@ -127,7 +127,7 @@ func lpMessages(w http.ResponseWriter, code int, token string, frames [][]byte) 
 // lpNew starts a session: Connect runs with the query params and the
 // X-Phoenix-AuthToken header (LP-4).
 func (s *Socket) lpNew(w http.ResponseWriter, r *http.Request) {
-	if s.isDraining() {
+	if s.isDraining() || s.full() {
 		lpStatus(w, 500) // phoenix.js retries after a 500
 		return
 	}

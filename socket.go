@@ -75,6 +75,17 @@ type SocketOptions struct {
 	// (Phoenix's 100 is too low for real apps); negative: no cap.
 	MaxChannels int
 
+	// MaxConnections caps the connections (WebSocket and LongPoll) the
+	// socket serves at once; past it, a WebSocket handshake gets HTTP 503
+	// and a new LongPoll session {"status":500}, which phoenix.js retries.
+	// Default 100,000; negative: no cap.
+	MaxConnections int
+
+	// MaxNameLength caps the bytes of a topic or an event name; a message
+	// past it gets an error reply, {"reason":"topic too long"} or
+	// {"reason":"event too long"}, and is not handled. Default 1024.
+	MaxNameLength int
+
 	// MaxFrameSize is the largest inbound frame in bytes; a larger frame
 	// closes the connection with 1009. Default 1 MiB.
 	MaxFrameSize int64
@@ -109,6 +120,12 @@ func (o *SocketOptions) withDefaults() SocketOptions {
 	}
 	if c.MaxChannels == 0 {
 		c.MaxChannels = 1000
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = 100_000
+	}
+	if c.MaxNameLength <= 0 {
+		c.MaxNameLength = 1024
 	}
 	if c.MaxFrameSize <= 0 {
 		c.MaxFrameSize = 1 << 20
@@ -273,15 +290,27 @@ func (s *Socket) Shutdown(ctx context.Context) error {
 	}
 }
 
-// register adds c to the live clients; false when the socket is draining.
+// register adds c to the live clients; false when the socket is draining
+// or full.
 func (s *Socket) register(c *client) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.draining {
+	if s.draining || s.fullLocked() {
 		return false
 	}
 	s.clients[c] = struct{}{}
 	return true
+}
+
+// full reports whether MaxConnections connections are open.
+func (s *Socket) full() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fullLocked()
+}
+
+func (s *Socket) fullLocked() bool {
+	return s.opts.MaxConnections > 0 && len(s.clients) >= s.opts.MaxConnections
 }
 
 func (s *Socket) unregister(c *client) {

@@ -82,6 +82,11 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "phx: server shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if s.full() {
+		s.log.Warn("phx: refusing a connection: SocketOptions.MaxConnections reached", "max", s.opts.MaxConnections)
+		http.Error(w, "phx: too many connections", http.StatusServiceUnavailable)
+		return
+	}
 	params := r.URL.Query()
 	ser, ok := serializerFor(params)
 	if !ok {
@@ -121,8 +126,8 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(s.opts.MaxFrameSize)
 	c := s.start(info, ser, &wsTransport{ws: ws}, took)
-	if c == nil {
-		ws.Close(closeServiceRetry, "server shutting down")
+	if c == nil { // draining or full since the checks above
+		ws.Close(closeServiceRetry, "server shutting down or full")
 		return
 	}
 	if s.opts.IdleTimeout > 0 {
