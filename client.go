@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -368,11 +369,14 @@ func toPayload(v any, object bool) (Payload, error) {
 	case Binary:
 		return Payload{Data: x, Binary: true}, nil
 	case Payload:
-		p = x
+		if x.Binary {
+			return x, nil
+		}
+		return canonical(x.Data, object)
 	case *Payload:
-		p = *x
+		return toPayload(*x, object)
 	case json.RawMessage:
-		p = Payload{Data: x}
+		return canonical(x, object)
 	default:
 		b, err := wire.Marshal(v)
 		if err != nil {
@@ -389,4 +393,28 @@ func toPayload(v any, object bool) (Payload, error) {
 		}
 	}
 	return p, nil
+}
+
+// canonical re-encodes JSON text the way Phoenix's encoder writes what it
+// decoded: no insignificant space, object keys sorted. A client payload
+// echoed back, or a raw JSON body broadcast, then reads byte for byte as
+// Phoenix would send it.
+func canonical(data []byte, object bool) (Payload, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Payload{Data: []byte("{}")}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return Payload{}, fmt.Errorf("phx: payload is not valid JSON: %w", err)
+	}
+	if _, isObj := v.(map[string]any); object && !isObj {
+		return Payload{}, ErrNotObject
+	}
+	b, err := wire.Marshal(v)
+	if err != nil {
+		return Payload{}, err
+	}
+	return Payload{Data: b}, nil
 }

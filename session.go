@@ -282,57 +282,68 @@ func (s *Session) join(it *item) {
 		reply, err = s.rt.ch.Join(s.ctx, s, s.topic, it.payload)
 		return err
 	})
-	var rep Reply
-	var refused *RefuseError
-	switch {
-	case err == nil:
-		rep = ReplyOK(reply)
-	case errors.As(err, &refused):
-		rep = ReplyError(refused.Payload)
-	default:
-		s.logCrash("join crashed", "phx_join", err)
-		rep = ReplyError(map[string]string{"reason": "join crashed"})
-	}
 	if s.getState() == gone {
 		return // replaced by a duplicate join while Join ran: say nothing more
 	}
-	if err == nil {
-		if f, eerr := s.c.encodeReply(it.joinRef, it.ref, s.topic, rep); eerr != nil {
-			s.logCrash("join crashed", "phx_join", fmt.Errorf("phx: encoding the join reply: %w", eerr))
-			err, rep = eerr, ReplyError(map[string]string{"reason": "join crashed"})
-		} else {
-			s.c.send(f)
-		}
-	}
-	if err != nil {
-		_ = s.c.sendReply(it.joinRef, it.ref, s.topic, rep)
-		s.c.removeSession(s)
-		s.mu.Lock()
-		s.pending = nil
-		s.mu.Unlock()
-		s.cancel()
-	} else {
-		s.c.log.Info("JOINED "+s.topic, "topic", s.topic, "channel", fmt.Sprintf("%T", s.rt.ch),
-			"params", logPayload(it.payload))
-		if serr := s.c.sock.hub.subscribe(s.topic, s); serr != nil {
-			s.c.log.Error("phx: cannot subscribe to the topic; the session will miss broadcasts", "topic", s.topic, "error", serr)
-		}
-		s.mu.Lock()
-		if s.state == gone { // killed by a duplicate join meanwhile
-			s.mu.Unlock()
-			s.c.sock.hub.unsubscribe(s.topic, s)
+	var refused *RefuseError
+	switch {
+	case errors.As(err, &refused):
+		rerr := s.c.sendReply(it.joinRef, it.ref, s.topic, ReplyError(refused.Payload))
+		if rerr == nil {
+			s.abandon()
 			return
 		}
-		pending := s.pending
-		s.pending = nil
-		s.state = joined
-		// Queue the pushes made during Join under the lock, so that no push
-		// from another goroutine overtakes them.
-		for _, f := range pending {
-			s.c.send(f)
-		}
-		s.mu.Unlock()
+		err = fmt.Errorf("phx: encoding the refusal: %w", rerr)
+		s.logCrash("join crashed", "phx_join", err)
+	case err != nil:
+		s.logCrash("join crashed", "phx_join", err)
 	}
+	if err == nil {
+		err = s.accept(it, ReplyOK(reply))
+	}
+	if err != nil {
+		_ = s.c.sendReply(it.joinRef, it.ref, s.topic, ReplyError(map[string]string{"reason": "join crashed"}))
+		s.abandon()
+		return
+	}
+	s.c.log.Info("JOINED "+s.topic, "topic", s.topic, "channel", fmt.Sprintf("%T", s.rt.ch), "params", logPayload(it.payload))
+}
+
+// accept completes a successful join: it subscribes the session to its
+// topic, then queues the ok reply followed by whatever arrived meanwhile
+// (pushes made by Join, broadcasts), so the reply comes first (J-5) and no
+// broadcast published after the client saw the reply is missed.
+func (s *Session) accept(it *item, rep Reply) error {
+	f, err := s.c.encodeReply(it.joinRef, it.ref, s.topic, rep)
+	if err != nil {
+		s.logCrash("join crashed", "phx_join", fmt.Errorf("phx: encoding the join reply: %w", err))
+		return err
+	}
+	if err := s.c.sock.hub.subscribe(s.topic, s); err != nil {
+		s.c.log.Error("phx: cannot subscribe to the topic; the session will miss broadcasts", "topic", s.topic, "error", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == gone { // killed by a duplicate join meanwhile
+		s.c.sock.hub.unsubscribe(s.topic, s)
+		return nil
+	}
+	s.c.send(f)
+	for _, p := range s.pending {
+		s.c.send(p)
+	}
+	s.pending = nil
+	s.state = joined
+	return nil
+}
+
+// abandon forgets a session whose join failed.
+func (s *Session) abandon() {
+	s.c.removeSession(s)
+	s.mu.Lock()
+	s.pending = nil
+	s.mu.Unlock()
+	s.cancel()
 }
 
 // finish applies the outcome of a callback (PROTOCOL.md J-13).
@@ -412,6 +423,13 @@ func (s *Session) deliver(b *Broadcast, fl *fastlane) {
 		s.c.log.Warn("phx: broadcast not delivered", "topic", b.Topic, "event", b.Event, "error", err)
 		return
 	}
+	s.mu.Lock()
+	if s.state == joining { // subscribed, join reply not queued yet
+		s.pending = append(s.pending, f)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
 	s.c.send(f)
 }
 
