@@ -1,8 +1,12 @@
 package phx
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -119,7 +123,7 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if phoenixProto {
 		opts.Subprotocols = []string{"phoenix"}
 	}
-	ws, err := websocket.Accept(w, r, opts)
+	ws, err := websocket.Accept(leanWriter{w, http.NewResponseController(w)}, r, opts)
 	if err != nil {
 		s.log.Debug("phx: WebSocket upgrade failed", "error", err)
 		return
@@ -133,7 +137,9 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if s.opts.IdleTimeout > 0 {
 		c.armIdle(s.opts.IdleTimeout)
 	}
-	c.readLoop(ws)
+	// Read on a goroutine of our own and let the handler return: net/http's
+	// connection goroutine then ends and frees its buffers and state.
+	go c.readLoop(ws)
 }
 
 // readLoop feeds inbound frames to the client until the connection ends.
@@ -179,6 +185,41 @@ func (c *client) isShut() bool {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	return c.shut
+}
+
+// Buffer sizes of a WebSocket connection after the upgrade. net/http hands
+// a hijacked connection over with 4 KiB read and write buffers that stay
+// allocated for its whole life; Phoenix frames are mostly far smaller, and
+// larger ones bypass the buffers.
+const (
+	wsReadBuf  = 512
+	wsWriteBuf = 1024
+)
+
+// leanWriter hands coder/websocket a hijacked connection with small
+// buffers instead of net/http's.
+type leanWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (l leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := l.rc.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Keep whatever the client sent after its handshake request.
+	n := brw.Reader.Buffered()
+	var src io.Reader = conn
+	if n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		src = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+	}
+	br := bufio.NewReaderSize(src, max(wsReadBuf, n))
+	if n > 0 {
+		_, _ = br.Peek(n) // buffered, so that Accept keeps them
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsWriteBuf)), nil
 }
 
 // wsTransport writes frames to a coder/websocket connection.
