@@ -19,24 +19,31 @@ import (
 // Conn describes one client connection, as the Connect hook sees it
 // (Phoenix's connect/3 params, connect_info and id/1). Connect may set ID and
 // Assigns; after Connect returns the Conn is read-only.
+//
+// Params, Header and AuthToken are there for Connect only, as Phoenix's
+// connect/3 arguments are: they are cleared when Connect returns, so that
+// no secret or cookie lingers for the connection's lifetime and an idle
+// connection stays small. Copy what the channels need into Assigns.
 type Conn struct {
 	// ID names the connection for Socket.Disconnect ("" is anonymous).
 	// Several connections may share an ID, e.g. one per user.
 	ID string
+	// Assigns are copied into every Session.Assigns at join.
+	Assigns map[string]any
+	// RemoteAddr is the client's network address, "ip:port".
+	RemoteAddr string
+	// Transport is "websocket" or "longpoll".
+	Transport string
+
 	// Params holds the query parameters exactly as sent, vsn included.
 	// phoenix.js sends a JavaScript undefined as the string "undefined".
 	Params url.Values
-	// Assigns are copied into every Session.Assigns at join.
-	Assigns map[string]any
 	// Header holds the handshake request headers.
 	Header http.Header
-	// AuthToken is the token phoenix.js sends with its authToken option, in
-	// the "base64url.bearer.phx.<token>" WebSocket subprotocol; "" if none.
+	// AuthToken is the token phoenix.js sends with its authToken option: in
+	// the "base64url.bearer.phx.<token>" WebSocket subprotocol, or the
+	// X-Phoenix-AuthToken header over LongPoll; "" if none.
 	AuthToken string
-	// RemoteAddr is the client's network address, "ip:port".
-	RemoteAddr string
-	// Transport is "websocket".
-	Transport string
 }
 
 // frame is one encoded outbound message.
@@ -81,6 +88,11 @@ type client struct {
 	channels map[string]*Session
 	ended    bool
 
+	inMu       sync.Mutex // guards the fields below
+	inbox      []frame    // inbound frames waiting to be handled
+	handling   bool       // a goroutine is draining inbox
+	inboxSpace *sync.Cond // signalled when inbox shrinks
+
 	outMu     sync.Mutex // guards the fields below
 	out       []frame
 	writing   bool // a writer goroutine is draining out
@@ -94,7 +106,55 @@ func newClient(s *Socket, info *Conn, ser wire.Serializer, tr transport) *client
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	c.log = s.log
 	c.lastRead.Store(time.Now().UnixNano())
+	c.inboxSpace = sync.NewCond(&c.inMu)
 	return c
+}
+
+// maxInbox bounds the frames read ahead of the handler; the reader waits
+// past it, so a client cannot queue unbounded work.
+const maxInbox = 64
+
+// inbound queues a frame read from the transport and makes sure a goroutine
+// handles it. The reader only reads: handling runs on a goroutine that
+// exists while there is work, so an idle connection's reader keeps the
+// small stack of a goroutine blocked in a read.
+func (c *client) inbound(data []byte, binary bool) {
+	c.inMu.Lock()
+	for len(c.inbox) >= maxInbox {
+		c.inboxSpace.Wait()
+	}
+	c.inbox = append(c.inbox, frame{data: data, binary: binary})
+	if !c.handling {
+		c.handling = true
+		go c.handleInbox()
+	}
+	c.inMu.Unlock()
+}
+
+// handleInbox handles queued inbound frames in order, then exits.
+func (c *client) handleInbox() {
+	var batch []frame
+	for {
+		c.inMu.Lock()
+		if len(c.inbox) == 0 {
+			c.handling = false
+			c.inMu.Unlock()
+			return
+		}
+		batch, c.inbox = c.inbox, batch[:0]
+		c.inboxSpace.Broadcast()
+		c.inMu.Unlock()
+		for i, f := range batch {
+			batch[i] = frame{}
+			if c.isShut() {
+				continue // closing: Phoenix's socket process is gone, nothing more is handled
+			}
+			if err := c.handle(f.data, f.binary); err != nil {
+				c.log.Warn("phx: closing the connection on a frame it cannot decode (code 1011)", "socket_id", c.info.ID, "error", err)
+				c.closeAfter(closeInternal, "")
+			}
+		}
+	}
 }
 
 // handle processes one inbound frame (PROTOCOL.md §5). An error means the
@@ -104,6 +164,14 @@ func (c *client) handle(data []byte, binary bool) error {
 	m, err := c.ser.Decode(data, binary)
 	if err != nil {
 		return err
+	}
+	if m.RawTopic != nil || m.RawEvent != nil {
+		// A topic or event that is not a string matches no channel (M-2).
+		f, err := c.encode(&wire.Message{Ref: m.Ref, Topic: m.Topic, RawTopic: m.RawTopic, Status: "error", Payload: unmatchedPayload})
+		if err == nil {
+			c.send(f)
+		}
+		return nil
 	}
 	if m.Topic == "phoenix" && m.Event == "heartbeat" {
 		_ = c.sendReply(nil, m.Ref, m.Topic, ReplyOK(nil))
@@ -204,8 +272,10 @@ func (c *client) removeSession(s *Session) {
 // replyUnmatched answers a message for a topic that has no route or no
 // joined channel: join_ref null, status error (J-2, J-16).
 func (c *client) replyUnmatched(ref []byte, topic string) {
-	_ = c.sendReply(nil, ref, topic, ReplyError(map[string]string{"reason": "unmatched topic"}))
+	c.send(c.mustEncode(&wire.Message{Ref: ref, Topic: topic, Status: "error", Payload: unmatchedPayload}))
 }
+
+var unmatchedPayload = []byte(`{"reason":"unmatched topic"}`)
 
 // encode serializes m for this client.
 func (c *client) encode(m *wire.Message) (frame, error) {

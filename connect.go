@@ -40,5 +40,6 @@ func (s *Socket) start(info *Conn, ser wire.Serializer, tr transport, took time.
 	}
 	s.log.Info("CONNECTED TO "+s.opts.Name+" in "+formatDuration(took),
 		"transport", info.Transport, "serializer", ser.Name(), "params", filterParams(info.Params))
+	info.Params, info.Header, info.AuthToken = nil, nil, ""
 	return c
 }

@@ -2,7 +2,6 @@ package phx
 
 import (
 	"hash/maphash"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -29,10 +28,13 @@ type hubShard struct {
 	topics map[string]*hubTopic
 }
 
-// hubTopic holds a copy-on-write subscriber slice: deliveries read it with
-// one atomic load and never take the shard lock.
+// hubTopic holds the local subscribers of one topic. Deliveries hold the
+// read lock while they hand the broadcast to each subscriber, which never
+// blocks; joins and leaves take the write lock and cost O(1).
 type hubTopic struct {
-	subs        atomic.Pointer[[]subscriber]
+	mu          sync.RWMutex
+	subs        []subscriber
+	index       map[subscriber]int // position in subs
 	unsubscribe func()
 }
 
@@ -55,8 +57,7 @@ func (h *hub) subscribe(topic string, sub subscriber) error {
 	defer sh.mu.Unlock()
 	t := sh.topics[topic]
 	if t == nil {
-		t = &hubTopic{}
-		t.subs.Store(&[]subscriber{})
+		t = &hubTopic{index: make(map[subscriber]int)}
 		unsub, err := h.ps.Subscribe(topic, func(b Broadcast) { t.dispatch(&b) })
 		if err != nil {
 			return err
@@ -64,8 +65,12 @@ func (h *hub) subscribe(topic string, sub subscriber) error {
 		t.unsubscribe = unsub
 		sh.topics[topic] = t
 	}
-	next := append(slices.Clone(*t.subs.Load()), sub)
-	t.subs.Store(&next)
+	t.mu.Lock()
+	if _, ok := t.index[sub]; !ok {
+		t.index[sub] = len(t.subs)
+		t.subs = append(t.subs, sub)
+	}
+	t.mu.Unlock()
 	return nil
 }
 
@@ -78,16 +83,20 @@ func (h *hub) unsubscribe(topic string, sub subscriber) {
 		sh.mu.Unlock()
 		return
 	}
-	cur := *t.subs.Load()
-	i := slices.Index(cur, sub)
-	if i < 0 {
-		sh.mu.Unlock()
-		return
+	t.mu.Lock()
+	i, ok := t.index[sub]
+	if ok {
+		last := len(t.subs) - 1
+		t.subs[i] = t.subs[last]
+		t.index[t.subs[i]] = i
+		t.subs[last] = nil
+		t.subs = t.subs[:last]
+		delete(t.index, sub)
 	}
-	next := slices.Delete(slices.Clone(cur), i, i+1)
-	t.subs.Store(&next)
+	empty := len(t.subs) == 0
+	t.mu.Unlock()
 	var unsub func()
-	if len(next) == 0 {
+	if empty {
 		delete(sh.topics, topic)
 		unsub = t.unsubscribe
 	}
@@ -102,7 +111,9 @@ func (h *hub) unsubscribe(topic string, sub subscriber) {
 func (t *hubTopic) dispatch(b *Broadcast) {
 	var fl fastlane
 	fl.b = b
-	for _, sub := range *t.subs.Load() {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, sub := range t.subs {
 		sub.deliver(b, &fl)
 	}
 }

@@ -74,11 +74,16 @@ func (s *Socket) serveLongPoll(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && target != nil:
 		frames, status := target.poll(r.Context())
-		if status == 410 {
-			lpStatus(w, 410) // the session is gone: phoenix.js reconnects and rejoins
-			return
+		switch status {
+		case 0: // a relayed session that does not answer: start a new one
+			s.lpNew(w, r)
+		case 408: // its node acknowledged but went quiet: let the client poll again
+			lpMessages(w, 204, token, nil)
+		case 410: // the session ended: phoenix.js reconnects and rejoins
+			lpStatus(w, 410)
+		default:
+			lpMessages(w, status, token, frames)
 		}
-		lpMessages(w, status, token, frames)
 	case r.Method == http.MethodGet:
 		s.lpNew(w, r)
 	case target != nil:
@@ -138,7 +143,7 @@ func (s *Socket) lpNew(w http.ResponseWriter, r *http.Request) {
 		lpStatus(w, 403)
 		return
 	}
-	info := &Conn{Params: params, Header: r.Header.Clone(), AuthToken: r.Header.Get("X-Phoenix-AuthToken"),
+	info := &Conn{Params: params, Header: r.Header, AuthToken: r.Header.Get("X-Phoenix-AuthToken"),
 		RemoteAddr: r.RemoteAddr, Transport: "longpoll"}
 	took, err := s.authenticate(r.Context(), info, ser)
 	if err != nil {

@@ -14,10 +14,12 @@ import (
 type lpTarget interface {
 	// poll returns the frames waiting for the client, waiting up to the
 	// window for some: status 200 with frames, 204 with none, 410 when the
-	// session is gone.
+	// session ended meanwhile, 0 when a relayed session does not answer
+	// (it is gone: the GET starts a new one, as in Phoenix).
 	poll(ctx context.Context) ([][]byte, int)
 	// send hands the frames of a POST to the session: 200, 408 when a frame
-	// could not be decoded, 410 when the session is gone.
+	// could not be decoded, 410 (or 0 through a relay) when the session is
+	// gone.
 	send(ctx context.Context, msgs []lpMsg) int
 }
 
@@ -144,7 +146,11 @@ type lpRequest struct {
 	Msgs  []lpMsg `json:"msgs,omitempty"`
 }
 
+// lpAnswer is a session's answer to a relayed request. The session first
+// acknowledges (Ack) at once, so that the asking node learns quickly whether
+// the session exists, then answers.
 type lpAnswer struct {
+	Ack    bool     `json:"ack,omitempty"`
 	Status int      `json:"status"`
 	Frames []string `json:"frames,omitempty"`
 }
@@ -171,6 +177,7 @@ func (ls *lpSession) relay() error {
 
 // answer serves a relayed request and publishes the outcome.
 func (ls *lpSession) answer(req lpRequest) {
+	ls.reply(req.Reply, lpAnswer{Ack: true})
 	var a lpAnswer
 	switch req.Kind {
 	case "poll":
@@ -184,10 +191,14 @@ func (ls *lpSession) answer(req lpRequest) {
 	default:
 		return
 	}
+	ls.reply(req.Reply, a)
+}
+
+func (ls *lpSession) reply(topic string, a lpAnswer) {
 	data, _ := json.Marshal(a)
 	ctx, cancel := context.WithTimeout(context.Background(), lpRelayTimeout)
 	defer cancel()
-	_ = ls.sock.opts.PubSub.Publish(ctx, Broadcast{Topic: req.Reply, Event: "lp_answer", Payload: Payload{Data: data}})
+	_ = ls.sock.opts.PubSub.Publish(ctx, Broadcast{Topic: topic, Event: "lp_answer", Payload: Payload{Data: data}})
 }
 
 // lpRelay forwards requests to a session held by another node.
@@ -199,7 +210,7 @@ type lpRelay struct {
 func (r *lpRelay) poll(ctx context.Context) ([][]byte, int) {
 	a, ok := r.ask(ctx, lpRequest{Kind: "poll"}, r.sock.opts.LongPollWindow+lpRelayTimeout)
 	if !ok {
-		return nil, 410
+		return nil, a.Status
 	}
 	frames := make([][]byte, len(a.Frames))
 	for i, f := range a.Frames {
@@ -210,19 +221,21 @@ func (r *lpRelay) poll(ctx context.Context) ([][]byte, int) {
 
 func (r *lpRelay) send(ctx context.Context, msgs []lpMsg) int {
 	a, ok := r.ask(ctx, lpRequest{Kind: "send", Msgs: msgs}, r.sock.opts.LongPollWindow)
-	if !ok {
+	if !ok && a.Status == 0 {
 		return 410
 	}
 	return a.Status
 }
 
-// ask publishes req to the session's topic and waits for the answer; false
-// when none comes in time (the session or its node is gone).
+// ask publishes req to the session's topic and waits for the answer. It
+// fails with Status 0 when the session does not acknowledge within
+// lpRelayTimeout (it or its node is gone), and with Status 408 when the
+// acknowledged answer does not come within wait.
 func (r *lpRelay) ask(ctx context.Context, req lpRequest, wait time.Duration) (lpAnswer, bool) {
 	var rnd [12]byte
 	_, _ = rand.Read(rnd[:])
 	req.Reply = "phx:lpr:" + base64.RawURLEncoding.EncodeToString(rnd[:])
-	answers := make(chan lpAnswer, 1)
+	answers := make(chan lpAnswer, 2)
 	unsub, err := r.sock.opts.PubSub.Subscribe(req.Reply, func(b Broadcast) {
 		var a lpAnswer
 		if json.Unmarshal(b.Payload.Data, &a) == nil {
@@ -240,13 +253,26 @@ func (r *lpRelay) ask(ctx context.Context, req lpRequest, wait time.Duration) (l
 	if err := r.sock.opts.PubSub.Publish(ctx, Broadcast{Topic: lpTopic(r.id), Event: "lp_request", Payload: Payload{Data: data}}); err != nil {
 		return lpAnswer{}, false
 	}
-	timer := time.NewTimer(wait)
+	timer := time.NewTimer(lpRelayTimeout)
 	defer timer.Stop()
-	select {
-	case a := <-answers:
-		return a, true
-	case <-timer.C:
-	case <-ctx.Done():
+	acked := false
+	for {
+		select {
+		case a := <-answers:
+			if !a.Ack {
+				return a, true
+			}
+			if !acked {
+				acked = true
+				timer.Reset(wait)
+			}
+		case <-timer.C:
+			if acked {
+				return lpAnswer{Status: 408}, false
+			}
+			return lpAnswer{}, false
+		case <-ctx.Done():
+			return lpAnswer{Status: 204}, false
+		}
 	}
-	return lpAnswer{}, false
 }

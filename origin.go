@@ -9,7 +9,8 @@ import (
 )
 
 // originPattern is one parsed SocketOptions.OriginPatterns entry; empty
-// fields match anything.
+// fields match anything. A scheme without a port implies the scheme's
+// default port, as in Phoenix.
 type originPattern struct {
 	scheme string
 	host   string // lower case, without a leading "*."
@@ -42,6 +43,10 @@ func parseOrigins(patterns []string) []originPattern {
 			panic(fmt.Sprintf("phx: SocketOptions.OriginPatterns: %q is not an origin such as \"https://example.com\" or \"*.example.com\"", raw))
 		}
 		o.host = host
+		if o.port == "" && o.scheme != "" {
+			// As Phoenix parses "https://example.com": the scheme implies its port.
+			o.port = originPort(&url.URL{Scheme: o.scheme})
+		}
 		out = append(out, o)
 	}
 	return out

@@ -82,7 +82,7 @@ var sessionIDs atomic.Uint64
 func newSession(c *client, rt *route, topic string, joinRef []byte) *Session {
 	s := &Session{c: c, rt: rt, topic: topic, joinRef: joinRef}
 	s.id = c.sock.nodeID + ":" + strconv.FormatUint(sessionIDs.Add(1), 36)
-	s.ctx, s.cancel = context.WithCancel(c.ctx)
+	s.ctx, s.cancel = context.WithCancel(context.Background()) // ended by end or kill, not by the client's context, which would keep a child map
 	if len(c.info.Assigns) > 0 {
 		s.Assigns = make(map[string]any, len(c.info.Assigns))
 		for k, v := range c.info.Assigns {
@@ -323,8 +323,8 @@ func (s *Session) accept(it *item, rep Reply) error {
 		s.c.log.Error("phx: cannot subscribe to the topic; the session will miss broadcasts", "topic", s.topic, "error", err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state == gone { // killed by a duplicate join meanwhile
+		s.mu.Unlock()
 		s.c.sock.hub.unsubscribe(s.topic, s)
 		return nil
 	}
@@ -334,6 +334,7 @@ func (s *Session) accept(it *item, rep Reply) error {
 	}
 	s.pending = nil
 	s.state = joined
+	s.mu.Unlock()
 	return nil
 }
 
@@ -348,7 +349,7 @@ func (s *Session) abandon() {
 
 // finish applies the outcome of a callback (PROTOCOL.md J-13).
 func (s *Session) finish(event string, ref []byte, rep Reply, err error) {
-	if rep.Status != "" && ref != nil && s.getState() == joined {
+	if rep.Status != "" && s.getState() == joined {
 		if rerr := s.c.sendReply(s.joinRef, ref, s.topic, rep); rerr != nil && err == nil {
 			err = fmt.Errorf("phx: cannot encode the reply to %q: %w", event, rerr)
 		}

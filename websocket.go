@@ -75,11 +75,41 @@ func decodeToken(s string) (string, error) {
 	return string(b), err
 }
 
+// checkUpgrade returns why r is not a WebSocket upgrade request, or "".
+func checkUpgrade(r *http.Request) string {
+	switch {
+	case !headerHasToken(r.Header, "Connection", "upgrade"):
+		return "'connection' header must contain 'upgrade'"
+	case !headerHasToken(r.Header, "Upgrade", "websocket"):
+		return "'upgrade' header must contain 'websocket'"
+	case r.Header.Get("Sec-WebSocket-Key") == "":
+		return "'sec-websocket-key' header is absent"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return "'sec-websocket-version' header must equal '13'"
+	}
+	return ""
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // serveWebSocket runs the handshake checks, Connect, the upgrade, and then
 // the connection's read loop on the request's goroutine.
 func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if err := checkUpgrade(r); err != "" {
+		http.Error(w, err, http.StatusBadRequest) // as Phoenix: 400 with the reason
 		return
 	}
 	if s.isDraining() {
@@ -110,7 +140,7 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	info := &Conn{Params: params, Header: r.Header.Clone(), AuthToken: token, RemoteAddr: r.RemoteAddr, Transport: "websocket"}
+	info := &Conn{Params: params, Header: r.Header, AuthToken: token, RemoteAddr: r.RemoteAddr, Transport: "websocket"}
 	took, err := s.authenticate(r.Context(), info, ser)
 	if err != nil {
 		w.WriteHeader(http.StatusForbidden)
@@ -146,17 +176,13 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 func (c *client) readLoop(ws *websocket.Conn) {
 	defer c.closed()
 	for {
-		typ, data, err := ws.Read(c.ctx)
+		// No context: a cancellable one costs memory per blocked read, and
+		// closing the connection is what ends the read.
+		typ, data, err := ws.Read(context.Background())
 		if err != nil {
 			return
 		}
-		if c.isShut() {
-			continue // closing: Phoenix's socket process is gone, nothing more is handled
-		}
-		if err := c.handle(data, typ == websocket.MessageBinary); err != nil {
-			c.log.Warn("phx: closing the connection on a frame it cannot decode (code 1011)", "socket_id", c.info.ID, "error", err)
-			c.closeAfter(closeInternal, "")
-		}
+		c.inbound(data, typ == websocket.MessageBinary)
 	}
 }
 
@@ -193,7 +219,7 @@ func (c *client) isShut() bool {
 // larger ones bypass the buffers.
 const (
 	wsReadBuf  = 512
-	wsWriteBuf = 1024
+	wsWriteBuf = 512
 )
 
 // leanWriter hands coder/websocket a hijacked connection with small

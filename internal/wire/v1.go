@@ -26,12 +26,8 @@ func (v1) Decode(frame []byte, binary bool) (Message, error) {
 		}
 	}
 	m := Message{JoinRef: normRef(obj["join_ref"]), Ref: normRef(obj["ref"]), Payload: obj["payload"]}
-	if err := json.Unmarshal(obj["topic"], &m.Topic); err != nil {
-		return Message{}, decodeErr("topic must be a string, got %s", obj["topic"])
-	}
-	if err := json.Unmarshal(obj["event"], &m.Event); err != nil {
-		return Message{}, decodeErr("event must be a string, got %s", obj["event"])
-	}
+	decodeName(obj["topic"], &m.Topic, &m.RawTopic)
+	decodeName(obj["event"], &m.Event, &m.RawEvent)
 	return m, nil
 }
 
@@ -53,6 +49,6 @@ func (v1) Encode(dst []byte, m *Message) ([]byte, bool, error) {
 	dst = append(dst, `,"ref":`...)
 	dst = appendRef(dst, m.Ref)
 	dst = append(dst, `,"topic":`...)
-	dst = AppendString(dst, m.Topic)
+	dst = appendTopic(dst, m)
 	return append(dst, '}'), false, nil
 }

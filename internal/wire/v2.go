@@ -32,12 +32,8 @@ func (v2) Decode(frame []byte, binary bool) (Message, error) {
 		return Message{}, decodeErr("a V2 frame needs 5 elements [join_ref, ref, topic, event, payload], got %d", len(parts))
 	}
 	m := Message{JoinRef: normRef(parts[0]), Ref: normRef(parts[1]), Payload: parts[4]}
-	if err := json.Unmarshal(parts[2], &m.Topic); err != nil {
-		return Message{}, decodeErr("topic must be a string, got %s", parts[2])
-	}
-	if err := json.Unmarshal(parts[3], &m.Event); err != nil {
-		return Message{}, decodeErr("event must be a string, got %s", parts[3])
-	}
+	decodeName(parts[2], &m.Topic, &m.RawTopic)
+	decodeName(parts[3], &m.Event, &m.RawEvent)
 	return m, nil
 }
 
@@ -82,7 +78,7 @@ func (v2) Encode(dst []byte, m *Message) ([]byte, bool, error) {
 	dst = append(dst, ',')
 	dst = appendRef(dst, m.Ref)
 	dst = append(dst, ',')
-	dst = AppendString(dst, m.Topic)
+	dst = appendTopic(dst, m)
 	dst = append(dst, ',')
 	if m.Status != "" {
 		dst = append(dst, `"phx_reply",`...)

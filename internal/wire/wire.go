@@ -21,6 +21,11 @@ type Message struct {
 	Ref     []byte // raw JSON; nil means null
 	Topic   string
 	Event   string
+	// RawTopic and RawEvent hold the JSON of a topic or event that is not a
+	// string (Topic or Event is then ""). Such a message can only be answered
+	// as an unmatched topic, echoing the topic as it came (PROTOCOL.md M-2).
+	RawTopic []byte
+	RawEvent []byte
 	Status  string // set on replies only
 	Payload []byte // JSON text, or raw bytes when Binary
 	Binary  bool
@@ -129,4 +134,29 @@ func Marshal(v any) ([]byte, error) {
 	}
 	b := buf.Bytes()
 	return b[:len(b)-1], nil
+}
+
+// decodeName reads a topic or event: a JSON string, or any other JSON value
+// kept raw.
+func decodeName(raw []byte, name *string, odd *[]byte) {
+	if json.Unmarshal(raw, name) != nil || bytes.Equal(bytes.TrimSpace(raw), Null) {
+		*name = ""
+		*odd = compactJSON(raw)
+	}
+}
+
+func compactJSON(raw []byte) []byte {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return bytes.Clone(raw)
+	}
+	return b.Bytes()
+}
+
+// appendTopic appends m's topic, raw when it was not a string.
+func appendTopic(dst []byte, m *Message) []byte {
+	if m.RawTopic != nil {
+		return append(dst, m.RawTopic...)
+	}
+	return AppendString(dst, m.Topic)
 }
