@@ -26,9 +26,9 @@ type Message struct {
 	// as an unmatched topic, echoing the topic as it came (PROTOCOL.md M-2).
 	RawTopic []byte
 	RawEvent []byte
-	Status  string // set on replies only
-	Payload []byte // JSON text, or raw bytes when Binary
-	Binary  bool
+	Status   string // set on replies only
+	Payload  []byte // JSON text, or raw bytes when Binary
+	Binary   bool
 }
 
 // Serializer turns Messages into frames and frames into Messages.
