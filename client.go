@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -84,6 +83,8 @@ type client struct {
 	lastRead atomic.Int64               // unix nanos of the last inbound frame
 	idle     atomic.Pointer[time.Timer] // the pending idle check
 
+	sessions sync.WaitGroup // sessions not yet ended
+
 	chMu     sync.Mutex // guards channels and ended
 	channels map[string]*Session
 	ended    bool
@@ -95,6 +96,7 @@ type client struct {
 
 	outMu     sync.Mutex // guards the fields below
 	out       []frame
+	outBytes  int  // bytes queued or being written
 	writing   bool // a writer goroutine is draining out
 	shut      bool // no more frames are accepted
 	closeCode int  // close the transport with this once out is drained; 0: none
@@ -108,53 +110,6 @@ func newClient(s *Socket, info *Conn, ser wire.Serializer, tr transport) *client
 	c.lastRead.Store(time.Now().UnixNano())
 	c.inboxSpace = sync.NewCond(&c.inMu)
 	return c
-}
-
-// maxInbox bounds the frames read ahead of the handler; the reader waits
-// past it, so a client cannot queue unbounded work.
-const maxInbox = 64
-
-// inbound queues a frame read from the transport and makes sure a goroutine
-// handles it. The reader only reads: handling runs on a goroutine that
-// exists while there is work, so an idle connection's reader keeps the
-// small stack of a goroutine blocked in a read.
-func (c *client) inbound(data []byte, binary bool) {
-	c.inMu.Lock()
-	for len(c.inbox) >= maxInbox {
-		c.inboxSpace.Wait()
-	}
-	c.inbox = append(c.inbox, frame{data: data, binary: binary})
-	if !c.handling {
-		c.handling = true
-		go c.handleInbox()
-	}
-	c.inMu.Unlock()
-}
-
-// handleInbox handles queued inbound frames in order, then exits.
-func (c *client) handleInbox() {
-	var batch []frame
-	for {
-		c.inMu.Lock()
-		if len(c.inbox) == 0 {
-			c.handling = false
-			c.inMu.Unlock()
-			return
-		}
-		batch, c.inbox = c.inbox, batch[:0]
-		c.inboxSpace.Broadcast()
-		c.inMu.Unlock()
-		for i, f := range batch {
-			batch[i] = frame{}
-			if c.isShut() {
-				continue // closing: Phoenix's socket process is gone, nothing more is handled
-			}
-			if err := c.handle(f.data, f.binary); err != nil {
-				c.log.Warn("phx: closing the connection on a frame it cannot decode (code 1011)", "socket_id", c.info.ID, "error", err)
-				c.closeAfter(closeInternal, "")
-			}
-		}
-	}
 }
 
 // handle processes one inbound frame (PROTOCOL.md §5). An error means the
@@ -310,85 +265,6 @@ func (c *client) sendReply(joinRef, ref []byte, topic string, rep Reply) error {
 	}
 	c.send(f)
 	return nil
-}
-
-// send queues f for the client. It never blocks: when the queue is full the
-// client is too slow, and it is closed with 1008 instead of holding up the
-// sender (a broadcaster, another channel).
-func (c *client) send(f frame) {
-	c.outMu.Lock()
-	if c.shut {
-		c.outMu.Unlock()
-		return
-	}
-	if len(c.out) >= c.sock.opts.OutboundQueue {
-		c.shut = true
-		c.out = nil
-		c.outMu.Unlock()
-		c.log.Warn("phx: closing a slow client: its outbound queue is full", "socket_id", c.info.ID, "queue", c.sock.opts.OutboundQueue)
-		go c.tr.close(closePolicy, "slow consumer")
-		return
-	}
-	c.out = append(c.out, f)
-	if !c.writing {
-		c.writing = true
-		go c.writeLoop()
-	}
-	c.outMu.Unlock()
-}
-
-// closeAfter stops accepting frames and closes the transport with code once
-// the frames already queued are written.
-func (c *client) closeAfter(code int, reason string) {
-	c.outMu.Lock()
-	if c.shut {
-		c.outMu.Unlock()
-		return
-	}
-	c.shut, c.closeCode, c.closeWhy = true, code, reason
-	if !c.writing {
-		c.writing = true
-		go c.writeLoop()
-	}
-	c.outMu.Unlock()
-}
-
-// writeLoop drains the outbound queue, then closes the transport if asked,
-// and exits: an idle client holds no writer goroutine.
-func (c *client) writeLoop() {
-	var batch []frame
-	for {
-		c.outMu.Lock()
-		if len(c.out) == 0 {
-			code, why := c.closeCode, c.closeWhy
-			c.closeCode = 0
-			c.writing = false
-			c.outMu.Unlock()
-			if code != 0 {
-				c.tr.close(code, why)
-			}
-			return
-		}
-		batch, c.out = c.out, batch[:0]
-		c.outMu.Unlock()
-		for i, f := range batch {
-			ctx, cancel := context.WithTimeout(c.ctx, c.sock.opts.WriteTimeout)
-			err := c.tr.write(ctx, f)
-			cancel()
-			batch[i] = frame{}
-			if err != nil {
-				c.outMu.Lock()
-				c.shut, c.out, c.closeCode = true, nil, 0
-				c.writing = false
-				c.outMu.Unlock()
-				if !errors.Is(err, context.Canceled) {
-					c.log.Debug("phx: write failed; closing the connection", "error", err)
-				}
-				c.tr.close(closeInternal, "")
-				return
-			}
-		}
-	}
 }
 
 // closed tears the client down once its transport is gone: every session

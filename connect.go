@@ -30,6 +30,9 @@ func (s *Socket) authenticate(ctx context.Context, info *Conn, ser wire.Serializ
 // own inactivity rule).
 func (s *Socket) start(info *Conn, ser wire.Serializer, tr transport, took time.Duration) *client {
 	c := newClient(s, info, ser, tr)
+	if b, ok := tr.(interface{ bind(*client) }); ok {
+		b.bind(c) // before anything can reach the client and close the transport
+	}
 	if !s.register(c) {
 		return nil
 	}

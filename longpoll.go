@@ -153,8 +153,7 @@ func (s *Socket) lpNew(w http.ResponseWriter, r *http.Request) {
 	var id [16]byte
 	_, _ = rand.Read(id[:])
 	ls := &lpSession{id: base64.RawURLEncoding.EncodeToString(id[:]), sock: s, wake: make(chan struct{}, 1), lastPoll: time.Now()}
-	ls.c = s.start(info, ser, ls, took)
-	if ls.c == nil {
+	if s.start(info, ser, ls, took) == nil {
 		lpStatus(w, 500)
 		return
 	}

@@ -23,6 +23,8 @@ type lpTarget interface {
 	send(ctx context.Context, msgs []lpMsg) int
 }
 
+func (ls *lpSession) bind(c *client) { ls.c = c }
+
 func (ls *lpSession) poll(ctx context.Context) ([][]byte, int) {
 	timer := time.NewTimer(ls.sock.opts.LongPollWindow)
 	defer timer.Stop()
@@ -56,6 +58,7 @@ func (ls *lpSession) send(_ context.Context, msgs []lpMsg) int {
 		if err := ls.c.handle(m.Data, m.Binary); err != nil {
 			// Phoenix's session crashes on an undecodable frame and the POST
 			// times out with 408; phx answers 408 at once and ends the session.
+			ls.sock.stats.malformed.Add(1)
 			ls.c.log.Warn("phx: closing the LongPoll session on a frame it cannot decode", "error", err)
 			ls.close(closeInternal, "")
 			return 408

@@ -31,7 +31,7 @@ func memDial(sock any, o memconn.Options, sink memconn.Sink) (memconn.Conn, erro
 	if !ok {
 		return nil, errors.New("phx: unsupported vsn; use 1.0.0 or 2.0.0")
 	}
-	info := &Conn{Params: o.Params, Header: o.Header, RemoteAddr: o.RemoteAddr, Transport: "channeltest"}
+	info := &Conn{Params: o.Params, Header: o.Header, AuthToken: o.AuthToken, RemoteAddr: o.RemoteAddr, Transport: "channeltest"}
 	var took time.Duration
 	if o.RunConnect {
 		var err error
@@ -49,7 +49,6 @@ func memDial(sock any, o memconn.Options, sink memconn.Sink) (memconn.Conn, erro
 	if s.opts.IdleTimeout > 0 {
 		c.armIdle(s.opts.IdleTimeout)
 	}
-	t.c = c
 	return t, nil
 }
 
@@ -59,6 +58,8 @@ type testTransport struct {
 	c    *client
 	once sync.Once
 }
+
+func (t *testTransport) bind(c *client) { t.c = c }
 
 func (t *testTransport) write(_ context.Context, f frame) error {
 	t.sink.Frame(f.data, f.binary)
@@ -83,7 +84,12 @@ func (t *testTransport) Send(data []byte, binary bool) error {
 	return nil
 }
 
-func (t *testTransport) Close() { t.once.Do(t.c.closed) }
+// Close ends the connection from the client side and returns once every
+// session has run Terminate, as ChannelTest's close/2 does.
+func (t *testTransport) Close() {
+	t.once.Do(t.c.closed)
+	t.c.sessions.Wait()
+}
 
 func (t *testTransport) SessionID(topic string) string {
 	t.c.chMu.Lock()

@@ -39,6 +39,8 @@ type Session struct {
 	// goroutine touches it.
 	curRef []byte
 
+	release sync.Once // marks the session ended in client.sessions
+
 	mu      sync.Mutex // guards the fields below
 	state   sessionState
 	items   []item  // mailbox
@@ -82,7 +84,8 @@ var sessionIDs atomic.Uint64
 func newSession(c *client, rt *route, topic string, joinRef []byte) *Session {
 	s := &Session{c: c, rt: rt, topic: topic, joinRef: joinRef}
 	s.id = c.sock.nodeID + ":" + strconv.FormatUint(sessionIDs.Add(1), 36)
-	s.ctx, s.cancel = context.WithCancel(context.Background()) // ended by end or kill, not by the client's context, which would keep a child map
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	c.sessions.Add(1) // ended by end or kill, not by the client's context, which would keep a child map
 	if len(c.info.Assigns) > 0 {
 		s.Assigns = make(map[string]any, len(c.info.Assigns))
 		for k, v := range c.info.Assigns {
@@ -344,7 +347,13 @@ func (s *Session) abandon() {
 	s.mu.Lock()
 	s.pending = nil
 	s.mu.Unlock()
+	s.done()
+}
+
+// done cancels the session's context and counts it out of its client.
+func (s *Session) done() {
 	s.cancel()
+	s.release.Do(s.c.sessions.Done)
 }
 
 // finish applies the outcome of a callback (PROTOCOL.md J-13).
@@ -392,7 +401,7 @@ func (s *Session) end(reason error, frameEvent string) {
 	s.state = gone
 	s.items = nil
 	s.mu.Unlock()
-	s.cancel()
+	s.done()
 }
 
 // kill ends a session replaced by a duplicate join: no frame, no Terminate
@@ -407,7 +416,7 @@ func (s *Session) kill() {
 	if was == joined || was == ending {
 		s.c.sock.hub.unsubscribe(s.topic, s)
 	}
-	s.cancel()
+	s.done()
 }
 
 // deliver receives a broadcast on the session's topic from the hub.
@@ -445,7 +454,8 @@ func (s *Session) guard(fn func() error) (err error) {
 }
 
 func (s *Session) logCrash(msg, event string, err error) {
-	attrs := []any{"topic", s.topic, "join_ref", string(s.joinRef), "channel", fmt.Sprintf("%T", s.rt.ch), "error", err}
+	s.c.sock.stats.crashes.Add(1)
+	attrs := []any{"topic", s.topic, "join_ref", wire.RefText(s.joinRef), "channel", fmt.Sprintf("%T", s.rt.ch), "error", err}
 	if event != "" {
 		attrs = append(attrs, "event", event)
 	}

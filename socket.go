@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -96,7 +97,12 @@ type SocketOptions struct {
 	// broadcast. Default 1024.
 	OutboundQueue int
 
-	// WriteTimeout bounds the write of one frame. Default 10s.
+	// OutboundBytes caps the bytes waiting for one client, with the same
+	// outcome as OutboundQueue. Default 4 MiB.
+	OutboundBytes int
+
+	// WriteTimeout bounds the writing of what is queued for a client at one
+	// time; a client that cannot take it that fast is closed. Default 10s.
 	WriteTimeout time.Duration
 
 	// Name names the socket in logs, like Phoenix's socket module. Default
@@ -136,6 +142,9 @@ func (o *SocketOptions) withDefaults() SocketOptions {
 	if c.LongPollWindow <= 0 {
 		c.LongPollWindow = 10 * time.Second
 	}
+	if c.OutboundBytes <= 0 {
+		c.OutboundBytes = 4 << 20
+	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
 	}
@@ -169,6 +178,8 @@ type Socket struct {
 
 	lpMu       sync.Mutex // guards lpSessions
 	lpSessions map[string]*lpSession
+
+	stats counters
 
 	mu       sync.Mutex // guards clients and draining
 	clients  map[*client]struct{}
@@ -330,4 +341,30 @@ func (s *Socket) isDraining() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.draining
+}
+
+// Stats are counters of a Socket, for metrics and alerts.
+type Stats struct {
+	Connections   int   // open now, WebSocket and LongPoll
+	SlowConsumers int64 // connections closed because their outbound queue overflowed
+	Malformed     int64 // connections closed on a frame that could not be decoded
+	Crashes       int64 // channel callbacks that failed or panicked, failed joins included
+}
+
+// counters are the Socket's running totals.
+type counters struct {
+	slow, malformed, crashes atomic.Int64
+}
+
+// Stats returns the socket's counters.
+func (s *Socket) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.clients)
+	s.mu.Unlock()
+	return Stats{
+		Connections:   n,
+		SlowConsumers: s.stats.slow.Load(),
+		Malformed:     s.stats.malformed.Load(),
+		Crashes:       s.stats.crashes.Load(),
+	}
 }

@@ -12,6 +12,7 @@ type Options struct {
 	ID         string         // socket id, when Connect is not run
 	Assigns    map[string]any // socket assigns, when Connect is not run
 	RemoteAddr string
+	AuthToken  string // the token phoenix.js's authToken option sends
 	// RunConnect runs the socket's Connect hook, which may refuse.
 	RunConnect bool
 }
