@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/phxgo/phx/internal/wire"
 )
@@ -58,6 +59,18 @@ func FuzzDecodeV2(f *testing.F) {
 	f.Add([]byte{2, 1, 1, 't', 'e'}, true)
 	f.Fuzz(func(t *testing.T, frame []byte, binary bool) {
 		m, err := wire.V2.Decode(frame, binary)
+		if !binary {
+			// The hand-written splitter must agree with encoding/json.
+			var parts []json.RawMessage
+			jerr := json.Unmarshal(frame, &parts)
+			// Phoenix's JSON decoder refuses invalid UTF-8; so does Decode.
+			if ok := jerr == nil && len(parts) >= 5 && utf8.Valid(frame); ok != (err == nil) {
+				t.Fatalf("Decode(%q) error = %v, but encoding/json says %v with %d parts", frame, err, jerr, len(parts))
+			}
+			if err == nil && compact(m.Payload) != compact(parts[4]) {
+				t.Fatalf("payload %q, encoding/json says %q", m.Payload, parts[4])
+			}
+		}
 		if err != nil {
 			return
 		}

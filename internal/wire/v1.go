@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // V1 is the vsn 1.0.x serializer: JSON objects, no binary frames, and no
@@ -15,6 +16,9 @@ func (v1) Name() string { return "Phoenix.Socket.V1.JSONSerializer" }
 func (v1) Decode(frame []byte, binary bool) (Message, error) {
 	if binary {
 		return Message{}, decodeErr("the V1 serializer accepts text frames only; connect with vsn=2.0.0 to send binary")
+	}
+	if !utf8.Valid(frame) {
+		return Message{}, decodeErr("a text frame must be valid UTF-8")
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(frame, &obj); err != nil {

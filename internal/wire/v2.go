@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // V2 is the vsn 2.0.x serializer: JSON arrays in text frames and the compact
@@ -20,21 +21,39 @@ const (
 	kindBroadcast = 2
 )
 
+// Decode parses a frame. The Message's refs and payload are slices of frame,
+// which must not be modified afterwards.
 func (v2) Decode(frame []byte, binary bool) (Message, error) {
 	if binary {
 		return decodeBinary(frame)
 	}
-	var parts []json.RawMessage
-	if err := json.Unmarshal(frame, &parts); err != nil {
-		return Message{}, decodeErr("a V2 frame must be a JSON array [join_ref, ref, topic, event, payload]: %v", err)
+	if !utf8.Valid(frame) {
+		return Message{}, decodeErr("a text frame must be valid UTF-8")
 	}
-	if len(parts) < 5 {
-		return Message{}, decodeErr("a V2 frame needs 5 elements [join_ref, ref, topic, event, payload], got %d", len(parts))
+	if !json.Valid(frame) {
+		return Message{}, decodeErr("a V2 frame must be a JSON array [join_ref, ref, topic, event, payload]: %s", invalidJSON(frame))
+	}
+	var parts [5][]byte
+	n, ok := splitArray(frame, parts[:])
+	if !ok {
+		return Message{}, decodeErr("a V2 frame must be a JSON array [join_ref, ref, topic, event, payload]")
+	}
+	if n < 5 {
+		return Message{}, decodeErr("a V2 frame needs 5 elements [join_ref, ref, topic, event, payload], got %d", n)
 	}
 	m := Message{JoinRef: normRef(parts[0]), Ref: normRef(parts[1]), Payload: parts[4]}
 	decodeName(parts[2], &m.Topic, &m.RawTopic)
 	decodeName(parts[3], &m.Event, &m.RawEvent)
 	return m, nil
+}
+
+// invalidJSON describes why b is not JSON.
+func invalidJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	return fmt.Errorf("invalid JSON")
 }
 
 // decodeBinary reads a client push: kind 0, then the lengths of join_ref,

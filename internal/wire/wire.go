@@ -137,12 +137,94 @@ func Marshal(v any) ([]byte, error) {
 }
 
 // decodeName reads a topic or event: a JSON string, or any other JSON value
-// kept raw.
+// kept raw. raw is valid JSON.
 func decodeName(raw []byte, name *string, odd *[]byte) {
+	if len(raw) >= 2 && raw[0] == '"' && bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 {
+		*name = string(raw[1 : len(raw)-1]) // the common case: no escapes
+		return
+	}
 	if json.Unmarshal(raw, name) != nil || bytes.Equal(bytes.TrimSpace(raw), Null) {
 		*name = ""
 		*odd = compactJSON(raw)
 	}
+}
+
+// splitArray splits the valid JSON text b, which must be an array, into its
+// elements, storing the first len(parts) of them. It returns how many
+// elements there are, and false when b is not an array.
+func splitArray(b []byte, parts [][]byte) (int, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return 0, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return 0, true
+	}
+	n := 0
+	for i < len(b) {
+		end := skipValue(b, i)
+		if n < len(parts) {
+			parts[n] = b[i:end]
+		}
+		n++
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] == ']' {
+			break
+		}
+		i = skipSpace(b, i+1) // the comma
+	}
+	return n, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value starting at b[i]; b is valid
+// JSON.
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return i
+	default: // number, true, false, null
+		for i < len(b) && b[i] != ',' && b[i] != ']' && b[i] != '}' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+			i++
+		}
+		return i
+	}
+}
+
+// skipString returns the end of the JSON string starting at b[i].
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
 }
 
 func compactJSON(raw []byte) []byte {
