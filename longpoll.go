@@ -68,7 +68,12 @@ func (s *Socket) serveLongPoll(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.Header.Get("X-Phoenix-LongPoll-Token")
 	if token == "" {
-		token = r.URL.Query().Get("token")
+		// The last one: phoenix.js appends the session token after the
+		// app's own params, which may hold a token of their own, and Plug
+		// keeps the last value of a repeated key.
+		if vs := r.URL.Query()["token"]; len(vs) > 0 {
+			token = vs[len(vs)-1]
+		}
 	}
 	target := s.lpResume(token)
 	switch {
