@@ -349,6 +349,12 @@ func canonical(data []byte, object bool) (Payload, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Payload{Data: []byte("{}")}, nil
 	}
+	if wire.Canonical(data) && json.Valid(data) {
+		if object && data[0] != '{' {
+			return Payload{}, ErrNotObject
+		}
+		return Payload{Data: data}, nil // already as Phoenix would write it
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any

@@ -105,3 +105,29 @@ func FuzzDecodeV1(f *testing.F) {
 		roundTrip(t, wire.V1, m, false)
 	})
 }
+
+// FuzzCanonical checks that Canonical never claims text is canonical when
+// Marshal would write it differently.
+func FuzzCanonical(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"b":[1,2,{"c":null}]}`, `{"b":1,"a":2}`, `{"a": 1}`, `{"a":"\u00e9"}`, `[{"z":1},{"a":2}]`, `{"a":1,"a":2}`, `"x"`, `1.50`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) || !wire.Canonical(b) {
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("valid JSON %q did not decode: %v", b, err)
+		}
+		out, err := wire.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out, b) {
+			t.Fatalf("Canonical(%q) but Marshal writes %q", b, out)
+		}
+	})
+}

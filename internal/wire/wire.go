@@ -242,3 +242,60 @@ func appendTopic(dst []byte, m *Message) []byte {
 	}
 	return AppendString(dst, m.Topic)
 }
+
+// U+2028 and U+2029 in UTF-8: Marshal escapes them.
+var lineSep, paraSep = []byte("\u2028"), []byte("\u2029")
+
+// Canonical reports whether the JSON text b is already written the way
+// Marshal writes what it decoded: no insignificant space, object keys in
+// increasing order without repeats, and no escape sequences (which Marshal
+// could write differently). It does not check that b is valid JSON.
+func Canonical(b []byte) bool {
+	type level struct {
+		object  bool
+		last    []byte
+		hasLast bool
+	}
+	if !utf8.Valid(b) || bytes.Contains(b, lineSep) || bytes.Contains(b, paraSep) {
+		return false // Marshal would escape these
+	}
+	var stack [32]level
+	depth := -1
+	wantKey := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case ' ', '\t', '\n', '\r':
+			return false
+		case '"':
+			end := i + 1
+			for end < len(b) && b[end] != '"' {
+				if b[end] == '\\' {
+					return false
+				}
+				end++
+			}
+			if wantKey {
+				top := &stack[depth]
+				key := b[i+1 : end]
+				if top.hasLast && bytes.Compare(key, top.last) <= 0 {
+					return false
+				}
+				top.last, top.hasLast, wantKey = key, true, false
+			}
+			i = end
+		case '{', '[':
+			depth++
+			if depth == len(stack) {
+				return false
+			}
+			stack[depth] = level{object: c == '{'}
+			wantKey = c == '{'
+		case '}', ']':
+			depth--
+			wantKey = false
+		case ',':
+			wantKey = depth >= 0 && stack[depth].object
+		}
+	}
+	return true
+}
