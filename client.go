@@ -54,7 +54,10 @@ type frame struct {
 // transport is what a client needs from the network under it.
 type transport interface {
 	// write sends one frame; only the client's writer goroutine calls it.
-	write(ctx context.Context, f frame) error
+	write(f frame) error
+	// deadline bounds the writes that follow; transports that cannot block
+	// ignore it.
+	deadline(t time.Time)
 	// close ends the connection with a WebSocket close code and reason.
 	close(code int, reason string)
 }

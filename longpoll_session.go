@@ -67,9 +67,11 @@ func (ls *lpSession) send(_ context.Context, msgs []lpMsg) int {
 	return 200
 }
 
+func (ls *lpSession) deadline(time.Time) {}
+
 // write buffers a frame for the next poll. LongPoll carries text frames
 // only; phoenix.js cannot decode a binary frame there (F-14).
-func (ls *lpSession) write(_ context.Context, f frame) error {
+func (ls *lpSession) write(f frame) error {
 	if f.binary {
 		ls.c.log.Warn("phx: a binary frame cannot travel over LongPoll; dropped")
 		return nil

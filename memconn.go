@@ -61,7 +61,9 @@ type testTransport struct {
 
 func (t *testTransport) bind(c *client) { t.c = c }
 
-func (t *testTransport) write(_ context.Context, f frame) error {
+func (t *testTransport) deadline(time.Time) {}
+
+func (t *testTransport) write(f frame) error {
 	t.sink.Frame(f.data, f.binary)
 	return nil
 }

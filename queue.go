@@ -1,9 +1,6 @@
 package phx
 
-import (
-	"context"
-	"errors"
-)
+import "time"
 
 // Inbound: the transport's reader hands frames over; a goroutine that
 // exists while there is work handles them in order.
@@ -124,17 +121,17 @@ func (c *client) writeLoop() {
 		c.outMu.Unlock()
 		// One deadline for the batch: a client that cannot take a queue's
 		// worth of frames in WriteTimeout is too slow.
-		ctx, cancel := context.WithTimeout(c.ctx, c.sock.opts.WriteTimeout)
+		c.tr.deadline(time.Now().Add(c.sock.opts.WriteTimeout))
 		n := 0
 		var err error
 		for i, f := range batch {
 			if err == nil {
-				err = c.tr.write(ctx, f)
+				err = c.tr.write(f)
 				n += len(f.data)
 			}
 			batch[i] = frame{}
 		}
-		cancel()
+		c.tr.deadline(time.Time{}) // pongs and close frames must not meet a stale deadline
 		c.outMu.Lock()
 		c.outBytes -= n
 		if err != nil {
@@ -143,9 +140,7 @@ func (c *client) writeLoop() {
 		}
 		c.outMu.Unlock()
 		if err != nil {
-			if !errors.Is(err, context.Canceled) {
-				c.log.Debug("phx: write failed; closing the connection", "error", err)
-			}
+			c.log.Debug("phx: write failed; closing the connection", "error", err)
 			c.tr.close(closeInternal, "")
 			return
 		}

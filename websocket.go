@@ -153,13 +153,14 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if phoenixProto {
 		opts.Subprotocols = []string{"phoenix"}
 	}
-	ws, err := websocket.Accept(leanWriter{w, http.NewResponseController(w)}, r, opts)
+	lw := &leanWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
+	ws, err := websocket.Accept(lw, r, opts)
 	if err != nil {
 		s.log.Debug("phx: WebSocket upgrade failed", "error", err)
 		return
 	}
 	ws.SetReadLimit(s.opts.MaxFrameSize)
-	c := s.start(info, ser, &wsTransport{ws: ws}, took)
+	c := s.start(info, ser, &wsTransport{ws: ws, conn: lw.conn}, took)
 	if c == nil { // draining or full since the checks above
 		ws.Close(closeServiceRetry, "server shutting down or full")
 		return
@@ -226,14 +227,16 @@ const (
 // buffers instead of net/http's.
 type leanWriter struct {
 	http.ResponseWriter
-	rc *http.ResponseController
+	rc   *http.ResponseController
+	conn net.Conn // the hijacked connection
 }
 
-func (l leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (l *leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := l.rc.Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
+	l.conn = conn
 	// Keep whatever the client sent after its handshake request.
 	n := brw.Reader.Buffered()
 	var src io.Reader = conn
@@ -248,15 +251,22 @@ func (l leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsWriteBuf)), nil
 }
 
-// wsTransport writes frames to a coder/websocket connection.
-type wsTransport struct{ ws *websocket.Conn }
+// wsTransport writes frames to a coder/websocket connection. Writes carry
+// no context (a cancellable one costs allocations per write); the write
+// deadline is set on the network connection instead.
+type wsTransport struct {
+	ws   *websocket.Conn
+	conn net.Conn
+}
 
-func (t *wsTransport) write(ctx context.Context, f frame) error {
+func (t *wsTransport) deadline(d time.Time) { _ = t.conn.SetWriteDeadline(d) }
+
+func (t *wsTransport) write(f frame) error {
 	typ := websocket.MessageText
 	if f.binary {
 		typ = websocket.MessageBinary
 	}
-	return t.ws.Write(ctx, typ, f.data)
+	return t.ws.Write(context.Background(), typ, f.data)
 }
 
 func (t *wsTransport) close(code int, reason string) {

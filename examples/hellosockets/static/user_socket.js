@@ -4,7 +4,11 @@ import {Socket} from "/assets/phoenix.mjs"
 
 // The page sets no window.userToken, so the socket URL carries token=undefined,
 // as in the notes: /socket/websocket?token=undefined&vsn=2.0.0.
-let socket = new Socket("/socket", {params: {token: window.userToken}})
+// longPollFallbackMs: where the WebSocket fails or does not open within 2.5 s
+// (a proxy that breaks WebSockets), phoenix.js falls back to LongPoll at
+// /socket/longpoll, which the server enables, and remembers the choice for
+// the tab's session.
+let socket = new Socket("/socket", {params: {token: window.userToken}, longPollFallbackMs: 2500})
 socket.connect()
 
 // Connect to topic ping.
