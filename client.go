@@ -3,8 +3,6 @@ package phx
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -177,11 +175,8 @@ func (c *client) handle(data []byte, binary bool) error {
 // joined (J-9). It is called with chMu held and releases it.
 func (c *client) join(m *wire.Message, payload Payload, old *Session) {
 	rt := c.sock.router.match(m.Topic)
-	if rt == nil {
+	if rt == nil { // old is nil: a joined topic has a route
 		c.chMu.Unlock()
-		if old != nil {
-			c.replaceGone(old)
-		}
 		c.log.Warn("phx: ignoring unmatched topic \""+m.Topic+"\"", "topic", m.Topic)
 		c.replyUnmatched(m.Ref, m.Topic)
 		return
@@ -209,13 +204,6 @@ func (c *client) join(m *wire.Message, payload Payload, old *Session) {
 		it.closeRef = old.joinRef
 	}
 	s.post(it)
-}
-
-// replaceGone handles a duplicate join whose new topic has no route: it
-// cannot happen with a fixed router, but keeps the map consistent.
-func (c *client) replaceGone(old *Session) {
-	c.removeSession(old)
-	old.kill()
 }
 
 // removeSession forgets s if it is still the session of its topic.
@@ -306,70 +294,4 @@ func (c *client) deliver(b *Broadcast, _ *fastlane) {
 	if b.Event == "disconnect" {
 		c.closeAfter(closeGoingAway, "disconnect")
 	}
-}
-
-// toPayload turns a user value into a Payload. object requires a JSON object
-// or Binary, as pushes and broadcasts do; nil becomes {}.
-func toPayload(v any, object bool) (Payload, error) {
-	var p Payload
-	switch x := v.(type) {
-	case nil:
-		return Payload{Data: []byte("{}")}, nil
-	case Binary:
-		return Payload{Data: x, Binary: true}, nil
-	case Payload:
-		if x.Binary {
-			return x, nil
-		}
-		return canonical(x.Data, object)
-	case *Payload:
-		return toPayload(*x, object)
-	case json.RawMessage:
-		return canonical(x, object)
-	default:
-		b, err := wire.Marshal(v)
-		if err != nil {
-			return Payload{}, err
-		}
-		p = Payload{Data: b}
-	}
-	if !p.Binary && len(bytes.TrimSpace(p.Data)) == 0 {
-		p.Data = []byte("{}")
-	}
-	if object && !p.Binary {
-		if t := bytes.TrimSpace(p.Data); t[0] != '{' {
-			return Payload{}, ErrNotObject
-		}
-	}
-	return p, nil
-}
-
-// canonical re-encodes JSON text the way Phoenix's encoder writes what it
-// decoded: no insignificant space, object keys sorted. A client payload
-// echoed back, or a raw JSON body broadcast, then reads byte for byte as
-// Phoenix would send it.
-func canonical(data []byte, object bool) (Payload, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return Payload{Data: []byte("{}")}, nil
-	}
-	if wire.Canonical(data) && json.Valid(data) {
-		if object && data[0] != '{' {
-			return Payload{}, ErrNotObject
-		}
-		return Payload{Data: data}, nil // already as Phoenix would write it
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return Payload{}, fmt.Errorf("phx: payload is not valid JSON: %w", err)
-	}
-	if _, isObj := v.(map[string]any); object && !isObj {
-		return Payload{}, ErrNotObject
-	}
-	b, err := wire.Marshal(v)
-	if err != nil {
-		return Payload{}, err
-	}
-	return Payload{Data: b}, nil
 }

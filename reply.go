@@ -1,8 +1,12 @@
 package phx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+
+	"github.com/phxgo/phx/internal/wire"
 )
 
 // Reply is the outcome of HandleIn that the client sees as phx_reply. The
@@ -58,3 +62,69 @@ func (p Payload) MarshalJSON() ([]byte, error) {
 // Binary is an outgoing payload sent as raw bytes in a V2 binary frame
 // (Phoenix's {:binary, data}). V1 clients cannot receive it.
 type Binary []byte
+
+// toPayload turns a user value into a Payload. object requires a JSON object
+// or Binary, as pushes and broadcasts do; nil becomes {}.
+func toPayload(v any, object bool) (Payload, error) {
+	var p Payload
+	switch x := v.(type) {
+	case nil:
+		return Payload{Data: []byte("{}")}, nil
+	case Binary:
+		return Payload{Data: x, Binary: true}, nil
+	case Payload:
+		if x.Binary {
+			return x, nil
+		}
+		return canonical(x.Data, object)
+	case *Payload:
+		return toPayload(*x, object)
+	case json.RawMessage:
+		return canonical(x, object)
+	default:
+		b, err := wire.Marshal(v)
+		if err != nil {
+			return Payload{}, err
+		}
+		p = Payload{Data: b}
+	}
+	if !p.Binary && len(bytes.TrimSpace(p.Data)) == 0 {
+		p.Data = []byte("{}")
+	}
+	if object && !p.Binary {
+		if t := bytes.TrimSpace(p.Data); t[0] != '{' {
+			return Payload{}, ErrNotObject
+		}
+	}
+	return p, nil
+}
+
+// canonical re-encodes JSON text the way Phoenix's encoder writes what it
+// decoded: no insignificant space, object keys sorted. A client payload
+// echoed back, or a raw JSON body broadcast, then reads byte for byte as
+// Phoenix would send it.
+func canonical(data []byte, object bool) (Payload, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Payload{Data: []byte("{}")}, nil
+	}
+	if wire.Canonical(data) && json.Valid(data) {
+		if object && data[0] != '{' {
+			return Payload{}, ErrNotObject
+		}
+		return Payload{Data: data}, nil // already as Phoenix would write it
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return Payload{}, fmt.Errorf("phx: payload is not valid JSON: %w", err)
+	}
+	if _, isObj := v.(map[string]any); object && !isObj {
+		return Payload{}, ErrNotObject
+	}
+	b, err := wire.Marshal(v)
+	if err != nil {
+		return Payload{}, err
+	}
+	return Payload{Data: b}, nil
+}
