@@ -22,12 +22,9 @@ import (
 // raw WebSocket, then interrupts it: open sockets are drained with close
 // 1012 and the process exits 0.
 func TestMainBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("the go command is not on PATH: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "hellosockets")
 	if runtime.GOOS == "windows" {
