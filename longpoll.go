@@ -48,6 +48,12 @@ type lpSession struct {
 func (s *Socket) serveLongPoll(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
+	if !s.originAllowed(r) {
+		s.log.Warn("phx: refusing a LongPoll request from a foreign origin; add it to SocketOptions.OriginPatterns if it is yours",
+			"origin", r.Header.Get("Origin"), "host", r.Host)
+		lpStatus(w, 403)
+		return
+	}
 	switch r.Method {
 	case http.MethodOptions:
 		h.Set("Access-Control-Allow-Headers", strings.Join(r.Header.Values("Access-Control-Request-Headers"), ", "))
@@ -58,12 +64,6 @@ func (s *Socket) serveLongPoll(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodPost:
 	default:
 		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	if !s.originAllowed(r) {
-		s.log.Warn("phx: refusing a LongPoll request from a foreign origin; add it to SocketOptions.OriginPatterns if it is yours",
-			"origin", r.Header.Get("Origin"), "host", r.Host)
-		lpStatus(w, 403)
 		return
 	}
 	token := r.Header.Get("X-Phoenix-LongPoll-Token")

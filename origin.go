@@ -78,19 +78,24 @@ func originPort(u *url.URL) string {
 	return ""
 }
 
-// originAllowed applies the origin check to both transports (W-12): no
-// Origin header, or the request's own host, pass; otherwise CheckOrigin or
-// OriginPatterns decide.
+// originAllowed applies the origin check to both transports (W-12): a
+// request without an Origin header passes; otherwise CheckOrigin decides,
+// or the Origin must name the request's own host or match OriginPatterns
+// (an empty Origin matches nothing, as in Phoenix).
 func (s *Socket) originAllowed(r *http.Request) bool {
 	if s.opts.InsecureSkipOriginCheck {
 		return true
 	}
+	origins, sent := r.Header["Origin"]
+	if !sent {
+		return true // not a browser: nothing to protect against
+	}
 	if s.opts.CheckOrigin != nil {
 		return s.opts.CheckOrigin(r)
 	}
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
+	origin := ""
+	if len(origins) > 0 {
+		origin = origins[0]
 	}
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {

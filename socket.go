@@ -52,8 +52,9 @@ type SocketOptions struct {
 	// WebSocket hijacking.
 	OriginPatterns []string
 
-	// CheckOrigin, when set, decides instead of the rules above: it gets
-	// the request and reports whether its Origin may connect.
+	// CheckOrigin, when set, decides instead of the rules above for
+	// requests that carry an Origin header: it gets the request and reports
+	// whether its Origin may connect.
 	CheckOrigin func(r *http.Request) bool
 
 	// InsecureSkipOriginCheck accepts any origin (Phoenix's
