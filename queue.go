@@ -21,7 +21,7 @@ func (c *client) inbound(data []byte, binary bool) {
 	c.inbox = append(c.inbox, frame{data: data, binary: binary})
 	if !c.handling {
 		c.handling = true
-		go c.handleInbox()
+		c.sock.pool.run((*inboxTask)(c))
 	}
 	c.inMu.Unlock()
 }
@@ -33,6 +33,7 @@ func (c *client) handleInbox() {
 		c.inMu.Lock()
 		if len(c.inbox) == 0 {
 			c.handling = false
+			c.inbox = keepSmall(c.inbox, batch)
 			c.inMu.Unlock()
 			return
 		}
@@ -80,7 +81,7 @@ func (c *client) send(f frame) {
 	c.outBytes += len(f.data)
 	if !c.writing {
 		c.writing = true
-		go c.writeLoop()
+		c.sock.pool.run((*writeTask)(c))
 	}
 	c.outMu.Unlock()
 }
@@ -96,7 +97,7 @@ func (c *client) closeAfter(code int, reason string) {
 	c.shut, c.closeCode, c.closeWhy = true, code, reason
 	if !c.writing {
 		c.writing = true
-		go c.writeLoop()
+		c.sock.pool.run((*writeTask)(c))
 	}
 	c.outMu.Unlock()
 }
@@ -111,6 +112,7 @@ func (c *client) writeLoop() {
 			code, why := c.closeCode, c.closeWhy
 			c.closeCode = 0
 			c.writing = false
+			c.out = keepSmall(c.out, batch)
 			c.outMu.Unlock()
 			if code != 0 {
 				c.tr.close(code, why)
@@ -145,4 +147,15 @@ func (c *client) writeLoop() {
 			return
 		}
 	}
+}
+
+// keepSmall returns the buffer an empty queue should keep for its next
+// burst: spare, if queue has none and spare is small, so that steady
+// traffic allocates no queue buffers while an idle connection holds no
+// more than a few slots.
+func keepSmall(queue, spare []frame) []frame {
+	if cap(queue) == 0 && cap(spare) <= 16 {
+		return spare[:0]
+	}
+	return queue
 }

@@ -189,7 +189,7 @@ func (s *Session) post(it item) {
 	s.items = append(s.items, it)
 	if !s.running {
 		s.running = true
-		go s.drain()
+		s.c.sock.pool.run((*sessionTask)(s))
 	}
 	s.mu.Unlock()
 }

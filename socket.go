@@ -181,6 +181,7 @@ type Socket struct {
 	lpSessions map[string]*lpSession
 
 	stats counters
+	pool  pool
 
 	mu       sync.Mutex // guards clients and draining
 	clients  map[*client]struct{}
@@ -311,6 +312,7 @@ func (s *Socket) register(c *client) bool {
 		return false
 	}
 	s.clients[c] = struct{}{}
+	s.pool.hold()
 	return true
 }
 
@@ -328,6 +330,9 @@ func (s *Socket) fullLocked() bool {
 func (s *Socket) unregister(c *client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.clients[c]; ok {
+		s.pool.release()
+	}
 	delete(s.clients, c)
 	if s.draining && len(s.clients) == 0 {
 		select {
