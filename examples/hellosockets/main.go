@@ -22,9 +22,14 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:4000", "listen address host:port")
 	node := flag.String("node", "nonode@nohost", "node name reported as from_node")
 	assets := flag.String("assets", "", "directory holding phoenix.mjs (default: node_modules/phoenix/priv/static)")
+	quiet := flag.Bool("quiet", false, "log warnings and errors only, not every connect and join (for load tests)")
 	flag.Parse()
 
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	level := slog.LevelInfo
+	if *quiet {
+		level = slog.LevelWarn
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	a := newApp(appConfig{Node: *node, Logger: log, AssetsDir: *assets})
 	srv := &http.Server{Addr: *addr, Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
 
