@@ -20,7 +20,6 @@ import (
 
 // LongPoll limits (PROTOCOL.md §9, §11).
 const (
-	lpMaxBatch   = 100     // ndjson lines read from one POST, as Phoenix
 	lpMaxBody    = 8 << 20 // bytes of one POST body
 	lpTokenLabel = "phx-longpoll-v1"
 	lpTokenTTL   = 14 * 24 * time.Hour
@@ -92,7 +91,7 @@ func (s *Socket) serveLongPoll(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet:
 		s.lpNew(w, r)
 	case target != nil:
-		msgs, err := readBatch(w, r)
+		msgs, err := s.readBatch(w, r)
 		if err != nil {
 			s.log.Warn("phx: bad LongPoll POST body", "error", err)
 			w.WriteHeader(http.StatusBadRequest)
@@ -137,8 +136,13 @@ func lpMessages(w http.ResponseWriter, code int, token string, frames [][]byte) 
 // lpNew starts a session: Connect runs with the query params and the
 // X-Phoenix-AuthToken header (LP-4).
 func (s *Socket) lpNew(w http.ResponseWriter, r *http.Request) {
-	if s.isDraining() || s.full() {
+	if s.isDraining() {
 		lpStatus(w, 500) // phoenix.js retries after a 500
+		return
+	}
+	if s.full() {
+		s.log.Warn("phx: refusing a LongPoll session: SocketOptions.MaxConnections reached", "max", s.opts.MaxConnections)
+		lpStatus(w, 500)
 		return
 	}
 	params := r.URL.Query()
@@ -233,10 +237,11 @@ type lpMsg struct {
 	Binary bool   `json:"b,omitempty"`
 }
 
-// readBatch reads a POST body (LP-6): an ndjson batch of at most 100 lines
+// readBatch reads a POST body (LP-6): an ndjson batch of at most
+// LongPollBatch lines
 // (text frames start with "[", other lines are base64 binary frames), or,
 // for any other content type, the whole body as one text frame.
-func readBatch(w http.ResponseWriter, r *http.Request) ([]lpMsg, error) {
+func (s *Socket) readBatch(w http.ResponseWriter, r *http.Request) ([]lpMsg, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, lpMaxBody))
 	if err != nil {
 		return nil, err
@@ -248,8 +253,10 @@ func readBatch(w http.ResponseWriter, r *http.Request) ([]lpMsg, error) {
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(nil, lpMaxBody)
 	for n := 0; sc.Scan(); n++ {
-		if n == lpMaxBatch {
-			break // Phoenix reads the first 100 lines and ignores the rest
+		if n == s.opts.LongPollBatch {
+			// Phoenix reads the first 100 lines and ignores the rest.
+			s.log.Warn("phx: LongPoll POST over SocketOptions.LongPollBatch lines; the rest of the batch is dropped", "max", s.opts.LongPollBatch)
+			break
 		}
 		line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
 		switch {

@@ -1,6 +1,10 @@
 package phx
 
-import "time"
+import (
+	"errors"
+	"os"
+	"time"
+)
 
 // Inbound: the transport's reader hands frames over; a goroutine that
 // exists while there is work handles them in order.
@@ -142,7 +146,13 @@ func (c *client) writeLoop() {
 		}
 		c.outMu.Unlock()
 		if err != nil {
-			c.log.Debug("phx: write failed; closing the connection", "error", err)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.sock.stats.slow.Add(1)
+				c.log.Warn("phx: closing a slow client: a write took longer than SocketOptions.WriteTimeout",
+					"socket_id", c.info.ID, "timeout", c.sock.opts.WriteTimeout)
+			} else {
+				c.log.Debug("phx: write failed; closing the connection", "error", err)
+			}
 			c.tr.close(closeInternal, "")
 			return
 		}

@@ -37,6 +37,11 @@ type SocketOptions struct {
 	// 10s, as Phoenix.
 	LongPollWindow time.Duration
 
+	// LongPollBatch caps the ndjson lines read from one LongPoll POST; the
+	// rest are dropped and logged. Default 100, as Phoenix (phoenix.js never
+	// sends more).
+	LongPollBatch int
+
 	// Secret signs LongPoll session tokens. Nodes that share a load balancer
 	// without sticky sessions need the same Secret. nil: random per Socket.
 	Secret []byte
@@ -139,6 +144,9 @@ func (o *SocketOptions) withDefaults() SocketOptions {
 	}
 	if c.OutboundQueue <= 0 {
 		c.OutboundQueue = 1024
+	}
+	if c.LongPollBatch <= 0 {
+		c.LongPollBatch = 100
 	}
 	if c.LongPollWindow <= 0 {
 		c.LongPollWindow = 10 * time.Second

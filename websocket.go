@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -181,6 +182,10 @@ func (c *client) readLoop(ws *websocket.Conn) {
 		// closing the connection is what ends the read.
 		typ, data, err := ws.Read(context.Background())
 		if err != nil {
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				c.log.Warn("phx: closing the connection on a frame over SocketOptions.MaxFrameSize (code 1009)",
+					"socket_id", c.info.ID, "max", c.sock.opts.MaxFrameSize)
+			}
 			return
 		}
 		c.inbound(data, typ == websocket.MessageBinary)

@@ -1,0 +1,25 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/phxgo/phx/internal/leakcheck"
+)
+
+// TestMain fails the package when a test leaves a goroutine running: a
+// server not closed, a connection not ended. The Node and browser tests
+// start processes, not goroutines, but the HTTP servers they talk to must
+// be closed like any other.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if err := leakcheck.Check(5 * time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
