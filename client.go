@@ -225,7 +225,9 @@ var unmatchedPayload = []byte(`{"reason":"unmatched topic"}`)
 
 // encode serializes m for this client.
 func (c *client) encode(m *wire.Message) (frame, error) {
-	data, bin, err := c.ser.Encode(nil, m)
+	// Room for the whole frame, so that encoding allocates once.
+	size := len(m.Payload) + len(m.Topic) + len(m.Event) + len(m.Status) + len(m.JoinRef) + len(m.Ref) + len(m.RawTopic) + 48
+	data, bin, err := c.ser.Encode(make([]byte, 0, size), m)
 	return frame{data: data, binary: bin}, err
 }
 

@@ -186,6 +186,9 @@ func (s *Session) post(it item) {
 		s.mu.Unlock()
 		return
 	}
+	if s.items == nil {
+		s.items = make([]item, 0, 8) // one allocation for a typical burst
+	}
 	s.items = append(s.items, it)
 	if !s.running {
 		s.running = true
@@ -196,19 +199,23 @@ func (s *Session) post(it item) {
 
 // drain runs queued items in order and exits when the mailbox is empty.
 func (s *Session) drain() {
+	var batch []item
 	for {
 		s.mu.Lock()
 		if len(s.items) == 0 || s.state == gone {
-			s.items = nil
+			s.items = nil // an idle session keeps no mailbox buffer
 			s.running = false
 			s.mu.Unlock()
 			return
 		}
-		it := s.items[0]
-		s.items[0] = item{}
-		s.items = s.items[1:]
+		batch, s.items = s.items, batch[:0]
 		s.mu.Unlock()
-		s.run(&it)
+		for i := range batch {
+			if s.getState() != gone {
+				s.run(&batch[i])
+			}
+			batch[i] = item{}
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -178,9 +179,7 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 func (c *client) readLoop(ws *websocket.Conn) {
 	defer c.closed()
 	for {
-		// No context: a cancellable one costs memory per blocked read, and
-		// closing the connection is what ends the read.
-		typ, data, err := ws.Read(context.Background())
+		typ, data, err := readMessage(ws)
 		if err != nil {
 			if errors.Is(err, websocket.ErrMessageTooBig) {
 				c.log.Warn("phx: closing the connection on a frame over SocketOptions.MaxFrameSize (code 1009)",
@@ -190,6 +189,30 @@ func (c *client) readLoop(ws *websocket.Conn) {
 		}
 		c.inbound(data, typ == websocket.MessageBinary)
 	}
+}
+
+// readBufs are the buffers messages are read into before they are copied
+// out at their exact size: io.ReadAll, which coder/websocket's Read uses,
+// allocates at least 512 bytes per message, most of it wasted on Phoenix's
+// small frames.
+var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readMessage reads the next message. It passes no context: a cancellable
+// one costs memory per blocked read, and closing the connection is what
+// ends the read.
+func readMessage(ws *websocket.Conn) (websocket.MessageType, []byte, error) {
+	typ, r, err := ws.Reader(context.Background())
+	if err != nil {
+		return 0, nil, err
+	}
+	buf := readBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err = buf.ReadFrom(r)
+	data := bytes.Clone(buf.Bytes())
+	if buf.Cap() <= 64<<10 {
+		readBufs.Put(buf)
+	}
+	return typ, data, err
 }
 
 // armIdle schedules the idle check d from now.
