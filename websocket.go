@@ -178,6 +178,9 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 // readLoop feeds inbound frames to the client until the connection ends.
 func (c *client) readLoop(ws *websocket.Conn) {
 	defer c.closed()
+	// A client that vanishes without a close handshake leaves the read
+	// failing with the connection still open: release it.
+	defer ws.CloseNow()
 	for {
 		typ, data, err := readMessage(ws)
 		if err != nil {
