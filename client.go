@@ -51,8 +51,9 @@ type frame struct {
 
 // transport is what a client needs from the network under it.
 type transport interface {
-	// write sends one frame; only the client's writer goroutine calls it.
-	write(f frame) error
+	// write sends frames, in order; only the client's writer goroutine
+	// calls it.
+	write(frames []frame) error
 	// deadline bounds the writes that follow; transports that cannot block
 	// ignore it.
 	deadline(t time.Time)

@@ -71,7 +71,16 @@ func (ls *lpSession) deadline(time.Time) {}
 
 // write buffers a frame for the next poll. LongPoll carries text frames
 // only; phoenix.js cannot decode a binary frame there (F-14).
-func (ls *lpSession) write(f frame) error {
+func (ls *lpSession) write(frames []frame) error {
+	for _, f := range frames {
+		if err := ls.buffer(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ls *lpSession) buffer(f frame) error {
 	if f.binary {
 		ls.c.log.Warn("phx: a binary frame cannot travel over LongPoll; dropped")
 		return nil

@@ -63,8 +63,10 @@ func (t *testTransport) bind(c *client) { t.c = c }
 
 func (t *testTransport) deadline(time.Time) {}
 
-func (t *testTransport) write(f frame) error {
-	t.sink.Frame(f.data, f.binary)
+func (t *testTransport) write(frames []frame) error {
+	for _, f := range frames {
+		t.sink.Frame(f.data, f.binary)
+	}
 	return nil
 }
 

@@ -129,14 +129,11 @@ func (c *client) writeLoop() {
 		// worth of frames in WriteTimeout is too slow.
 		c.tr.deadline(time.Now().Add(c.sock.opts.WriteTimeout))
 		n := 0
-		var err error
-		for i, f := range batch {
-			if err == nil {
-				err = c.tr.write(f)
-				n += len(f.data)
-			}
-			batch[i] = frame{}
+		for _, f := range batch {
+			n += len(f.data)
 		}
+		err := c.tr.write(batch)
+		clear(batch)
 		c.tr.deadline(time.Time{}) // pongs and close frames must not meet a stale deadline
 		c.outMu.Lock()
 		c.outBytes -= n

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -162,7 +163,7 @@ func (s *Socket) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.opts.MaxFrameSize)
-	c := s.start(info, ser, &wsTransport{ws: ws, conn: lw.conn}, took)
+	c := s.start(info, ser, &wsTransport{ws: ws, conn: lw.conn, compress: s.opts.Compress}, took)
 	if c == nil { // draining or full since the checks above
 		ws.Close(closeServiceRetry, "server shutting down or full")
 		return
@@ -259,7 +260,7 @@ const (
 type leanWriter struct {
 	http.ResponseWriter
 	rc   *http.ResponseController
-	conn net.Conn // the hijacked connection
+	conn *lockedConn // the hijacked connection
 }
 
 func (l *leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -267,7 +268,8 @@ func (l *leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	l.conn = conn
+	lc := &lockedConn{Conn: conn}
+	l.conn = lc
 	// Keep whatever the client sent after its handshake request.
 	n := brw.Reader.Buffered()
 	var src io.Reader = conn
@@ -279,25 +281,113 @@ func (l *leanWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if n > 0 {
 		_, _ = br.Peek(n) // buffered, so that Accept keeps them
 	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsWriteBuf)), nil
+	return lc, bufio.NewReadWriter(br, bufio.NewWriterSize(lc, wsWriteBuf)), nil
 }
 
-// wsTransport writes frames to a coder/websocket connection. Writes carry
-// no context (a cancellable one costs allocations per write); the write
-// deadline is set on the network connection instead.
-type wsTransport struct {
-	ws   *websocket.Conn
-	conn net.Conn
+// lockedConn serializes writes to a hijacked connection, so that phx can
+// write a batch of data frames in one system call beside coder/websocket,
+// which writes its control frames (pong, close) through it too. Each of
+// those is flushed in one Write: it is at most 129 bytes, under the
+// wsWriteBuf buffer.
+type lockedConn struct {
+	net.Conn
+	mu sync.Mutex
 }
+
+func (c *lockedConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Conn.Write(b)
+}
+
+// wsTransport writes frames to a WebSocket connection. Without
+// compression it frames them itself and writes a whole batch with one
+// system call (coder/websocket flushes every message on its own); with
+// compression it hands each to coder/websocket. Writes carry no context (a
+// cancellable one costs allocations per write); the write deadline is set
+// on the network connection instead.
+type wsTransport struct {
+	ws       *websocket.Conn
+	conn     *lockedConn
+	compress bool
+}
+
+// writeBufs hold batches of encoded frames on their way to the network.
+var writeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxWrite bounds the bytes written at once, and so the size of a pooled
+// buffer.
+const maxWrite = 64 << 10
 
 func (t *wsTransport) deadline(d time.Time) { _ = t.conn.SetWriteDeadline(d) }
 
-func (t *wsTransport) write(f frame) error {
-	typ := websocket.MessageText
-	if f.binary {
-		typ = websocket.MessageBinary
+func (t *wsTransport) write(frames []frame) error {
+	err := t.writeFrames(frames)
+	if err != nil {
+		// A frame may be cut short: the stream is unusable. Drop it now
+		// rather than wait for a close handshake through a stuck socket.
+		_ = t.ws.CloseNow()
 	}
-	return t.ws.Write(context.Background(), typ, f.data)
+	return err
+}
+
+func (t *wsTransport) writeFrames(frames []frame) error {
+	if t.compress {
+		for _, f := range frames {
+			typ := websocket.MessageText
+			if f.binary {
+				typ = websocket.MessageBinary
+			}
+			if err := t.ws.Write(context.Background(), typ, f.data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	bp := writeBufs.Get().(*[]byte)
+	defer writeBufs.Put(bp)
+	buf := (*bp)[:0]
+	defer func() { *bp = buf[:0] }()
+	for i, f := range frames {
+		buf = appendFrameHeader(buf, f)
+		if len(buf)+len(f.data) > maxWrite {
+			// A large frame: write what is buffered, then the frame itself.
+			if _, err := t.conn.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+			if _, err := t.conn.Write(f.data); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = append(buf, f.data...)
+		if len(buf) >= maxWrite/2 || i == len(frames)-1 {
+			if _, err := t.conn.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	return nil
+}
+
+// appendFrameHeader appends the RFC 6455 header of an unfragmented,
+// unmasked server frame carrying f.
+func appendFrameHeader(b []byte, f frame) []byte {
+	op := byte(0x1) // text
+	if f.binary {
+		op = 0x2
+	}
+	b = append(b, 0x80|op) // FIN
+	switch n := len(f.data); {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xFFFF:
+		return append(b, 126, byte(n>>8), byte(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+	}
 }
 
 func (t *wsTransport) close(code int, reason string) {
