@@ -59,24 +59,54 @@
 // Frames are [join_ref, ref, topic, event, payload]. Refs come back with the
 // JSON type they were sent with.
 //
-// # Guarantees and limits
+// # Guarantees
 //
 // The callbacks of one Session run one at a time, in arrival order; callbacks
-// of different sessions run concurrently. A panic or error in a callback ends
-// only that session: the client gets phx_error and rejoins; the connection
-// and the other channels go on. A frame that cannot be decoded closes the
-// connection with 1011, as in Phoenix.
+// of different sessions run concurrently. The join reply precedes every other
+// frame of that join, and a broadcast published after the client saw the
+// reply reaches it.
 //
-// Broadcasts are delivered at most once, in publish order per publisher. A
-// broadcast that is not intercepted is encoded once per serializer and the
-// same bytes go to every subscriber. The join reply always precedes every
-// other frame of that join.
+// Broadcasts are delivered at most once: a client that is not connected when
+// one is published never gets it, and nothing is replayed. Broadcasts from
+// one publisher reach each subscriber in the order they were published;
+// broadcasts and a channel's own pushes may interleave. A broadcast that is
+// not intercepted is encoded once per serializer and the same bytes go to
+// every subscriber; an intercepted one goes through each subscriber's
+// HandleOut.
 //
-// Each connection has a bounded outbound queue (SocketOptions.OutboundQueue
-// frames). A client that does not read fast enough is closed with code 1008
-// instead of growing memory or delaying anyone else; phoenix.js reconnects.
-// Phoenix has no such limit. Other limits: frame size (1 MiB, close 1009),
-// channels per connection (1000, Phoenix's "too many channels joined"
-// reply), idle connections (60s without a frame, close 1001). The server
-// never closes with 1000, after which phoenix.js would not reconnect.
+// # Faults and limits
+//
+// Every limit is a SocketOptions field with a safe default, and every fault is
+// logged; Socket.Stats counts connections, slow consumers, malformed frames
+// and crashes. What the client sees:
+//
+//	fault or limit                          the client gets                            default
+//	a callback returns an error or panics   phx_error {"reason":"channel_crash"};      -
+//	                                        the socket and other channels go on
+//	Join fails or panics                    error reply {"reason":"join crashed"}      -
+//	a frame that cannot be decoded          close 1011 (Phoenix's answer), no frame     -
+//	a frame over MaxFrameSize               close 1009                                 1 MiB
+//	a client too slow to read               close 1008 "slow consumer" when its       1024 frames,
+//	  (OutboundQueue, OutboundBytes)        queue overflows; broadcasts never wait     4 MiB
+//	a write that takes over WriteTimeout    the connection is dropped                  10 s
+//	more than MaxChannels joined            error reply {"reason":"too many            1000
+//	                                        channels joined"} (Phoenix's)
+//	a topic or event over MaxNameLength     error reply {"reason":"topic too long"}    1024 bytes
+//	                                        or {"reason":"event too long"}
+//	more than MaxConnections                HTTP 503 (LongPoll: {"status":500})        100,000
+//	no frame for IdleTimeout                close 1001                                 60 s
+//	a LongPoll POST over LongPollBatch      the lines past it are dropped             100 lines
+//	lines
+//	a LongPoll session not polled for       the session ends; its token gets 410      15 s
+//	1.5 × LongPollWindow
+//	a refused Origin                        HTTP 403 (LongPoll: {"status":403})        same host
+//	Connect returns an error                HTTP 403 (LongPoll: {"status":403})        -
+//	Disconnect(id)                          close 1001                                 -
+//	Shutdown                                close 1012 after the frames already queued -
+//
+// The server never closes with 1000, after which phoenix.js would not
+// reconnect. Auth tokens (the token parameter, the bearer subprotocol, the
+// LongPoll header) and any parameter whose name contains "token" or
+// "password" are never logged; Conn.Params, Header and AuthToken are cleared
+// once Connect returns. A refused connection leaves no goroutine behind.
 package phx
