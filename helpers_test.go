@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -25,16 +24,7 @@ import (
 // timeout bounds every wait of a test: a frame, a close, a callback.
 const timeout = 5 * time.Second
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := leakcheck.Check(timeout); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, timeout) }
 
 // testServer is a Socket mounted at /socket on a real HTTP server bound to
 // 127.0.0.1.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -15,16 +14,7 @@ import (
 
 // TestMain fails the run if any goroutine the tests started (a connection's
 // writer, a session's mailbox, a timer callback) outlives them.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := leakcheck.Check(5 * time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
 
 // roomChannel is the channel under test: each event exercises one thing a
 // channel can do.

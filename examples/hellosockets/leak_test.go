@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -13,13 +11,4 @@ import (
 // server not closed, a connection not ended. The Node and browser tests
 // start processes, not goroutines, but the HTTP servers they talk to must
 // be closed like any other.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := leakcheck.Check(5 * time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }

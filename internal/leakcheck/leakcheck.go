@@ -5,6 +5,7 @@ package leakcheck
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -73,4 +74,18 @@ func isIgnored(stack string) bool {
 		}
 	}
 	return false
+}
+
+// Main runs the tests of m and, when they pass, fails the binary if a
+// goroutine is still running after wait: call it as the whole body of a
+// package's TestMain.
+func Main(m interface{ Run() int }, wait time.Duration) {
+	code := m.Run()
+	if code == 0 {
+		if err := Check(wait); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

@@ -2,8 +2,6 @@ package wire_test
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,16 +11,7 @@ import (
 	"github.com/phxgo/phx/internal/wire"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := leakcheck.Check(5 * time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
 
 // msg is a Message with its raw JSON fields as strings, for comparison;
 // "<nil>" stands for a nil ref.
