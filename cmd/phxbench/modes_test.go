@@ -33,7 +33,9 @@ func mustOK(t *testing.T, r *result) {
 
 func TestConnsPhx(t *testing.T) {
 	url := phxServer(t)
-	s := testSettings(t, "conns", url, "-conns", "200", "-heartbeat", "100ms")
+	// Heartbeats every 500 ms over a 2 s hold: several beats, each with
+	// 500 ms for its reply, which -race on a busy CI machine needs.
+	s := testSettings(t, "conns", url, "-conns", "200", "-heartbeat", "500ms", "-duration", "2s")
 	r := runConns(context.Background(), s)
 	mustOK(t, r)
 	if r.Joins != 200 || r.Alive != 200 {
