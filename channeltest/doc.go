@@ -120,6 +120,8 @@
 //		c.AssertClosedWith(1001) // after a fake minute
 //	})
 //
-// Everything a Client starts ends when the test does (t.Cleanup calls
-// Close), so synctest's check for leftover goroutines passes.
+// Make the Socket inside the bubble, as above: its goroutines come from a
+// pool the Socket owns, and a bubble may only use its own. Everything a
+// Client starts ends when the test does (t.Cleanup calls Close), so
+// synctest's check for leftover goroutines passes.
 package channeltest

@@ -13,11 +13,16 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/phxgo/phx/internal/leakcheck"
+
 	"github.com/phxgo/phx"
 )
 
 // roomChannel is the RoomChannel of examples/hellosockets.
 type roomChannel struct{}
+
+// TestMain fails the package when a test leaves a goroutine running.
+func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
 
 func (roomChannel) Join(ctx context.Context, s *phx.Session, topic string, p phx.Payload) (any, error) {
 	if topic != "room:lobby" {
