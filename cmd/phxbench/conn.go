@@ -244,6 +244,30 @@ func (c *conn) heartbeatReply(raw []byte, f *frame) (bool, error) {
 	return true, nil
 }
 
+// next reads frames until one that is not a heartbeat reply (those it
+// checks against the pending heartbeat), and returns it parsed, with the
+// time it arrived.
+func (c *conn) next() ([]byte, frame, time.Time, error) {
+	for {
+		b, err := c.read()
+		if err != nil {
+			return nil, frame{}, time.Time{}, c.readErr(err)
+		}
+		now := time.Now()
+		f, err := parseFrame(b)
+		if err == nil {
+			var hb bool
+			if hb, err = c.heartbeatReply(b, &f); hb && err == nil {
+				continue
+			}
+		}
+		if err != nil {
+			return nil, frame{}, time.Time{}, fmt.Errorf("connection %d: %w", c.id, err)
+		}
+		return b, f, now, nil
+	}
+}
+
 // close ends the connection at once.
 func (c *conn) close() {
 	if c.closed.Swap(true) {

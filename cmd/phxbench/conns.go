@@ -91,23 +91,11 @@ func runConns(ctx context.Context, s *settings) *result {
 // idleLoop reads an idle joined connection: only heartbeat replies may
 // arrive.
 func idleLoop(c *conn) error {
-	for {
-		b, err := c.read()
-		if err != nil {
-			return c.readErr(err)
-		}
-		f, err := parseFrame(b)
-		if err != nil {
-			return fmt.Errorf("connection %d: %w", c.id, err)
-		}
-		hb, err := c.heartbeatReply(b, &f)
-		if err != nil {
-			return fmt.Errorf("connection %d: %w", c.id, err)
-		}
-		if !hb {
-			return fmt.Errorf("connection %d: %w", c.id, frameErr(b, "unexpected frame on an idle connection"))
-		}
+	b, _, _, err := c.next()
+	if err != nil {
+		return err
 	}
+	return fmt.Errorf("connection %d: %w", c.id, frameErr(b, "unexpected frame on an idle connection"))
 }
 
 // sweep stops the periodic heartbeats, sends one heartbeat on every

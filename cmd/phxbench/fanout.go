@@ -339,20 +339,9 @@ func (fo *fanout) delivered(seq uint64) {
 func (fo *fanout) readLoop(c *conn, t *tracker, isSub bool) error {
 	var want []byte
 	for {
-		b, err := c.read()
+		b, f, now, err := c.next()
 		if err != nil {
-			return c.readErr(err)
-		}
-		now := time.Now()
-		f, err := parseFrame(b)
-		if err != nil {
-			return fmt.Errorf("connection %d: %w", c.id, err)
-		}
-		if hb, err := c.heartbeatReply(b, &f); hb {
-			if err != nil {
-				return fmt.Errorf("connection %d: %w", c.id, err)
-			}
-			continue
+			return err
 		}
 		if !bytes.Equal(f.joinRef, jsonNull) || !bytes.Equal(f.ref, jsonNull) || !sameString(f.topic, fo.topic) || !sameString(f.event, evShout) {
 			return fmt.Errorf("connection %d: %w", c.id, frameErr(b, "expected a broadcast [null,null,%s,\"shout\",payload]", fo.topic))

@@ -217,20 +217,9 @@ func (rr *reqrep) readLoop(p *pinger, closedLoop bool) error {
 				return fmt.Errorf("connection %d: sending pings: %w", c.id, err)
 			}
 		}
-		b, err := c.read()
+		b, f, now, err := c.next()
 		if err != nil {
-			return c.readErr(err)
-		}
-		now := time.Now()
-		f, err := parseFrame(b)
-		if err != nil {
-			return fmt.Errorf("connection %d: %w", c.id, err)
-		}
-		if hb, err := c.heartbeatReply(b, &f); hb {
-			if err != nil {
-				return fmt.Errorf("connection %d: %w", c.id, err)
-			}
-			continue
+			return err
 		}
 		ref, ok := parseRef(f.ref)
 		p.mu.Lock()
