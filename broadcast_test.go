@@ -28,12 +28,7 @@ func TestBroadcastInterception(t *testing.T) {
 			t.Parallel()
 			ts, _ := roomServer(t, nil)
 			c := ts.dial(t, "vsn="+tt.vsn)
-			if tt.vsn == "2.0.0" {
-				c.join("room:1", `"1"`)
-			} else {
-				c.send(`{"topic":"room:1","event":"phx_join","payload":{},"ref":"1"}`)
-				c.expect(`{"event":"phx_reply","payload":{"response":{},"status":"ok"},"ref":"1","topic":"room:1"}`)
-			}
+			c.joinVsn(tt.vsn)
 			c.settle("room:1", `"1"`)
 			assert.Success(t, "Broadcast", ts.sock.Broadcast(context.Background(), "room:1", tt.event, map[string]int{"x": 1}))
 			c.expect(tt.frame)

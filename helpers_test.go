@@ -244,6 +244,18 @@ func (c *wsClient) join(topic, jr string) {
 	c.expect(`[` + jr + `,` + jr + `,"` + topic + `","phx_reply",{"response":{},"status":"ok"}]`)
 }
 
+// joinVsn joins room:1 with ref "1" in the frame format of vsn ("1.0.0"
+// or "2.0.0") and expects the ok reply.
+func (c *wsClient) joinVsn(vsn string) {
+	c.t.Helper()
+	if vsn == "2.0.0" {
+		c.join("room:1", `"1"`)
+		return
+	}
+	c.send(`{"topic":"room:1","event":"phx_join","payload":{},"ref":"1"}`)
+	c.expect(`{"event":"phx_reply","payload":{"response":{},"status":"ok"},"ref":"1","topic":"room:1"}`)
+}
+
 // logBuffer collects JSON log records; safe for concurrent use.
 type logBuffer struct {
 	mu  sync.Mutex

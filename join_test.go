@@ -272,8 +272,7 @@ func TestDuplicateJoin(t *testing.T) {
 		t.Parallel()
 		ts, _ := roomServer(t, nil)
 		c := ts.dial(t, "vsn=1.0.0")
-		c.send(`{"topic":"room:1","event":"phx_join","payload":{},"ref":"1"}`)
-		c.expect(`{"event":"phx_reply","payload":{"response":{},"status":"ok"},"ref":"1","topic":"room:1"}`)
+		c.joinVsn("1.0.0")
 		c.send(`{"topic":"room:1","event":"phx_join","payload":{},"ref":"9"}`)
 		c.expect(`{"event":"phx_reply","payload":{"response":{},"status":"ok"},"ref":"9","topic":"room:1"}`,
 			`{"event":"phx_close","payload":{},"ref":"1","topic":"room:1"}`)

@@ -257,12 +257,7 @@ func TestMalformedFrames(t *testing.T) {
 			t.Parallel()
 			ts, terms := roomServer(t, nil)
 			c := ts.dial(t, "vsn="+tt.vsn)
-			if tt.vsn == "2.0.0" {
-				c.join("room:1", `"1"`)
-			} else {
-				c.send(`{"topic":"room:1","event":"phx_join","payload":{},"ref":"1"}`)
-				c.expect(`{"event":"phx_reply","payload":{"response":{},"status":"ok"},"ref":"1","topic":"room:1"}`)
-			}
+			c.joinVsn(tt.vsn)
 			if tt.binary {
 				c.sendBinary([]byte(tt.frame))
 			} else {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,32 +13,13 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/phxgo/phx/internal/leakcheck"
+	"github.com/phxgo/phx/internal/roomchan"
 
 	"github.com/phxgo/phx"
 )
 
-// roomChannel is the RoomChannel of examples/hellosockets.
-type roomChannel struct{}
-
 // TestMain fails the package when a test leaves a goroutine running.
 func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
-
-func (roomChannel) Join(ctx context.Context, s *phx.Session, topic string, p phx.Payload) (any, error) {
-	if topic != "room:lobby" {
-		return nil, errors.New("RoomChannel joins room:lobby only")
-	}
-	return nil, nil
-}
-
-func (roomChannel) HandleIn(ctx context.Context, s *phx.Session, event string, p phx.Payload) (phx.Reply, error) {
-	switch event {
-	case "ping":
-		return phx.ReplyOK(p), nil
-	case "shout":
-		return phx.NoReply, s.Broadcast(ctx, "shout", p)
-	}
-	return phx.NoReply, fmt.Errorf("no handler for %q", event)
-}
 
 func serve(t *testing.T, h http.Handler) string {
 	mux := http.NewServeMux()
@@ -91,7 +71,7 @@ func transcript(t *testing.T, url string) []string {
 // byte as phx does.
 func TestSameFramesAsPhx(t *testing.T) {
 	sock := phx.NewSocket(&phx.SocketOptions{Logger: slog.New(slog.DiscardHandler)})
-	sock.Channel("room:*", roomChannel{})
+	sock.Channel("room:*", roomchan.Channel{})
 	want := transcript(t, serve(t, sock))
 	t.Logf("phx:\n%s", strings.Join(want, "\n"))
 	s := &server{queue: 16, room: make(map[*conn]struct{})}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,35 +16,16 @@ import (
 
 	"github.com/phxgo/phx"
 	"github.com/phxgo/phx/internal/leakcheck"
+	"github.com/phxgo/phx/internal/roomchan"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m, 5*time.Second) }
-
-// roomChannel is the RoomChannel of examples/hellosockets.
-type roomChannel struct{}
-
-func (roomChannel) Join(ctx context.Context, s *phx.Session, topic string, p phx.Payload) (any, error) {
-	if topic != "room:lobby" {
-		return nil, errors.New("RoomChannel joins room:lobby only")
-	}
-	return nil, nil
-}
-
-func (roomChannel) HandleIn(ctx context.Context, s *phx.Session, event string, p phx.Payload) (phx.Reply, error) {
-	switch event {
-	case "ping":
-		return phx.ReplyOK(p), nil
-	case "shout":
-		return phx.NoReply, s.Broadcast(ctx, "shout", p)
-	}
-	return phx.NoReply, fmt.Errorf("no handler for %q", event)
-}
 
 // phxServer serves the room channel with phx on 127.0.0.1 and returns the
 // socket URL phxbench takes.
 func phxServer(t testing.TB) string {
 	sock := phx.NewSocket(&phx.SocketOptions{Logger: slog.New(slog.DiscardHandler)})
-	sock.Channel("room:*", roomChannel{})
+	sock.Channel("room:*", roomchan.Channel{})
 	mux := http.NewServeMux()
 	mux.Handle("/socket/", http.StripPrefix("/socket", sock))
 	srv := httptest.NewServer(mux)

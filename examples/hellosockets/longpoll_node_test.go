@@ -80,6 +80,7 @@ func TestLongPollNodeFlows(t *testing.T) {
 		p.expect(obj{"ev": "join", "topic": "room:lobby", "status": "ok", "resp": obj{}, "join_ref": anyValue})
 		p.expect(obj{"ev": "join", "topic": "room:lobby", "status": "ok", "resp": obj{}, "join_ref": anyValue})
 		p.expect(lobby("ping", obj{"hello": "world"}))
+		p.expect(obj{"ev": "push", "event": "shout"})
 		p.expect(lobby("ping", obj{}))
 		p.expect(lobby("ping", obj{}))
 		p.expect(obj{"ev": "shouts", "received": arr{

@@ -165,3 +165,36 @@ export function rawPush(socket, {topic, event, payload = {}, join_ref = null}){
 export function frameFields(f){
   return {join_ref: f.join_ref ?? null, ref: f.ref ?? null, topic: f.topic, event: f.event, payload: f.payload}
 }
+
+// shoutBetween joins "room:lobby" on two sockets made by makeSocket,
+// checks a ping on the first, has it shout, waits for both sockets to hear
+// the shout, flushes any duplicate with a ping round trip on each, and
+// emits the shouts heard, sorted (the two sockets receive in either order).
+// It returns the sockets and their lobby channels.
+export async function shoutBetween(makeSocket, pingPayload){
+  const alice = makeSocket()
+  const bob = makeSocket()
+  alice.connect()
+  bob.connect()
+  const aliceLobby = alice.channel("room:lobby", {})
+  const bobLobby = bob.channel("room:lobby", {})
+  const shouts = []
+  const heard = new Promise(resolve => {
+    for(const [who, channel] of [["alice", aliceLobby], ["bob", bobLobby]]){
+      channel.on("shout", payload => {
+        shouts.push({who, payload})
+        if(shouts.length === 2){ resolve() }
+      })
+    }
+  })
+  check((await join(aliceLobby)).status === "ok", "alice: join room:lobby failed")
+  check((await join(bobLobby)).status === "ok", "bob: join room:lobby failed")
+  await push(aliceLobby, "ping", pingPayload)
+  emit("push", {event: "shout"})
+  aliceLobby.push("shout", {body: "hi all", from: "alice"})
+  await heard
+  await push(aliceLobby, "ping", {})
+  await push(bobLobby, "ping", {})
+  emit("shouts", {received: shouts.sort((a, b) => a.who.localeCompare(b.who))})
+  return {alice, bob, aliceLobby, bobLobby}
+}

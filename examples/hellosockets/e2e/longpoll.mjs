@@ -17,7 +17,7 @@
 // Every flow ends with {"ev":"transport",...}: what the client sent, seen by
 // a wrapper around fetch, to prove that LongPoll carried it all.
 import {LongPoll} from "phoenix"
-import {check, emit, join, newSocket, push, run} from "./lib.mjs"
+import {check, emit, join, newSocket, push, run, shoutBetween} from "./lib.mjs"
 
 // Every request phoenix.js makes goes through this fetch.
 const requests = []
@@ -95,30 +95,7 @@ async function paramsFlow(url){
 }
 
 async function roomFlow(url){
-  const alice = longPollSocket(url)
-  const bob = longPollSocket(url)
-  alice.connect()
-  bob.connect()
-  const aliceLobby = alice.channel("room:lobby", {})
-  const bobLobby = bob.channel("room:lobby", {})
-  const shouts = []
-  const heard = new Promise(resolve => {
-    for(const [who, channel] of [["alice", aliceLobby], ["bob", bobLobby]]){
-      channel.on("shout", payload => {
-        shouts.push({who, payload})
-        if(shouts.length === 2){ resolve() }
-      })
-    }
-  })
-  check((await join(aliceLobby)).status === "ok", "alice: join room:lobby failed")
-  check((await join(bobLobby)).status === "ok", "bob: join room:lobby failed")
-  await push(aliceLobby, "ping", {hello: "world"})
-  aliceLobby.push("shout", {body: "hi all", from: "alice"})
-  await heard
-  // A round trip on each socket flushes any duplicate shout.
-  await push(aliceLobby, "ping", {})
-  await push(bobLobby, "ping", {})
-  emit("shouts", {received: shouts.sort((a, b) => a.who.localeCompare(b.who))})
+  const {alice, bob} = await shoutBetween(() => longPollSocket(url), {hello: "world"})
   emit("transport", transportReport([alice, bob]))
 }
 
